@@ -1,0 +1,39 @@
+//! ferrozmq: ZeroMQ in pure Rust.
+//!
+//! Wire-compatible with ZMTP 3.1 and 3.0 (RFC 23, RFC 37), so it talks to libzmq and every
+//! other ZeroMQ peer. Unlike libzmq, every [`Socket`] is `Send + Sync` and cheap to clone: any
+//! number of threads may send and receive on one socket at once, and a blocked `recv` never
+//! stops another thread's `send`. Each socket offers blocking, time-out, non-blocking and
+//! `async` calls; the futures work under any executor.
+//!
+//! ```no_run
+//! use ferrozmq::{Socket, SocketType};
+//!
+//! let rep = Socket::new(SocketType::Rep);
+//! let endpoint = rep.bind("tcp://127.0.0.1:*").unwrap();
+//! let req = Socket::new(SocketType::Req);
+//! req.connect(&endpoint).unwrap();
+//! req.send("hello").unwrap();
+//! let request = rep.recv().unwrap();
+//! rep.send(request).unwrap();
+//! assert_eq!(&req.recv().unwrap().frames()[0][..], b"hello");
+//! ```
+
+mod context;
+mod endpoint;
+mod engine;
+pub mod error;
+mod options;
+mod socket;
+mod transport;
+
+pub use bytes::Bytes;
+pub use context::Context;
+pub use error::{
+    BindError, ConnectError, DetachError, EndpointError, OptionError, RecvError, SendError,
+    SendErrorKind,
+};
+pub use ferrozmq_proto::pattern::ReqError;
+pub use ferrozmq_proto::{Message, SocketType};
+pub use options::{Options, SocketOption};
+pub use socket::Socket;

@@ -1,0 +1,273 @@
+//! Typed socket options. [`SocketOption`] sets one; [`Options`] is the full set a socket
+//! carries. Integer option numbers exist only at the compatibility edge ([`SocketOption::name`]
+//! gives libzmq's name for messages).
+//!
+//! Defaults follow libzmq, with one deliberate difference: LINGER defaults to 30 seconds rather
+//! than forever, so closing a socket whose peer is gone never hangs a program's exit unless the
+//! caller asks for it with `Linger(None)`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::error::OptionError;
+
+/// Every option a socket carries. Read a snapshot with `Socket::options`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Outgoing queue limit per peer, in messages; 0 = unlimited. Default 1000.
+    pub sndhwm: usize,
+    /// Incoming queue limit per peer, in messages; 0 = unlimited. Default 1000.
+    pub rcvhwm: usize,
+    /// How long `close` keeps unsent messages; `None` = until sent. Default 30 s.
+    pub linger: Option<Duration>,
+    /// Time-out of a blocking send; `None` = block. Default `None`.
+    pub sndtimeo: Option<Duration>,
+    /// Time-out of a blocking receive; `None` = block. Default `None`.
+    pub rcvtimeo: Option<Duration>,
+    /// First reconnect delay; `None` disables reconnection. Default 100 ms.
+    pub reconnect_ivl: Option<Duration>,
+    /// Cap of the exponential back-off; `None` = no back-off (always `reconnect_ivl`).
+    pub reconnect_ivl_max: Option<Duration>,
+    /// Our routing id (sent as `Identity` by REQ, DEALER, ROUTER). Default empty.
+    pub routing_id: Bytes,
+    /// Largest accepted incoming frame in bytes; `None` = unlimited. Default `None`.
+    pub max_msg_size: Option<u64>,
+    /// Queue messages only for completed connections. Default false.
+    pub immediate: bool,
+    /// Time allowed for the ZMTP handshake; `None` = forever. Default 30 s.
+    pub handshake_ivl: Option<Duration>,
+    /// Heartbeat PING interval; `None` = off. Default off.
+    pub heartbeat_ivl: Option<Duration>,
+    /// TTL advertised to peers in PINGs. Default `None`.
+    pub heartbeat_ttl: Option<Duration>,
+    /// Time without traffic after a PING before the peer is declared dead; default = ivl.
+    pub heartbeat_timeout: Option<Duration>,
+    /// TCP keep-alive: `None` = OS default, `Some(false)` off, `Some(true)` on.
+    pub tcp_keepalive: Option<bool>,
+    /// TCP keep-alive idle time before probes.
+    pub tcp_keepalive_idle: Option<Duration>,
+    /// TCP keep-alive probe interval.
+    pub tcp_keepalive_intvl: Option<Duration>,
+    /// TCP keep-alive probe count.
+    pub tcp_keepalive_cnt: Option<u32>,
+    /// ROUTER: unroutable messages fail with `HostUnreachable` instead of being dropped.
+    pub router_mandatory: bool,
+    /// ROUTER: a new peer with an id in use takes it over instead of being refused.
+    pub router_handover: bool,
+    /// REQ: allow sending a new request before the reply arrived.
+    pub req_relaxed: bool,
+    /// REQ: prefix requests with an id and drop replies that do not match.
+    pub req_correlate: bool,
+    /// Routing id to give the next peer connected with `connect` (ROUTER).
+    pub connect_routing_id: Option<Bytes>,
+    /// Kernel send buffer size (SO_SNDBUF); `None` = OS default.
+    pub sndbuf: Option<usize>,
+    /// Kernel receive buffer size (SO_RCVBUF); `None` = OS default.
+    pub rcvbuf: Option<usize>,
+    /// Listen backlog. Default 100.
+    pub backlog: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger: Some(Duration::from_secs(30)),
+            sndtimeo: None,
+            rcvtimeo: None,
+            reconnect_ivl: Some(Duration::from_millis(100)),
+            reconnect_ivl_max: None,
+            routing_id: Bytes::new(),
+            max_msg_size: None,
+            immediate: false,
+            handshake_ivl: Some(Duration::from_secs(30)),
+            heartbeat_ivl: None,
+            heartbeat_ttl: None,
+            heartbeat_timeout: None,
+            tcp_keepalive: None,
+            tcp_keepalive_idle: None,
+            tcp_keepalive_intvl: None,
+            tcp_keepalive_cnt: None,
+            router_mandatory: false,
+            router_handover: false,
+            req_relaxed: false,
+            req_correlate: false,
+            connect_routing_id: None,
+            sndbuf: None,
+            rcvbuf: None,
+            backlog: 100,
+        }
+    }
+}
+
+/// One option to set with `Socket::set_option`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SocketOption {
+    /// ZMQ_SNDHWM.
+    SndHwm(usize),
+    /// ZMQ_RCVHWM.
+    RcvHwm(usize),
+    /// ZMQ_LINGER (`None` = forever).
+    Linger(Option<Duration>),
+    /// ZMQ_SNDTIMEO (`None` = block).
+    SndTimeo(Option<Duration>),
+    /// ZMQ_RCVTIMEO (`None` = block).
+    RcvTimeo(Option<Duration>),
+    /// ZMQ_RECONNECT_IVL (`None` = never reconnect).
+    ReconnectIvl(Option<Duration>),
+    /// ZMQ_RECONNECT_IVL_MAX (`None` = no back-off).
+    ReconnectIvlMax(Option<Duration>),
+    /// ZMQ_ROUTING_ID (at most 255 bytes, must not start with a zero byte).
+    RoutingId(Bytes),
+    /// ZMQ_MAXMSGSIZE (`None` = unlimited).
+    MaxMsgSize(Option<u64>),
+    /// ZMQ_IMMEDIATE.
+    Immediate(bool),
+    /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
+    HandshakeIvl(Option<Duration>),
+    /// ZMQ_HEARTBEAT_IVL (`None` = off).
+    HeartbeatIvl(Option<Duration>),
+    /// ZMQ_HEARTBEAT_TTL.
+    HeartbeatTtl(Option<Duration>),
+    /// ZMQ_HEARTBEAT_TIMEOUT.
+    HeartbeatTimeout(Option<Duration>),
+    /// ZMQ_TCP_KEEPALIVE.
+    TcpKeepalive(Option<bool>),
+    /// ZMQ_TCP_KEEPALIVE_IDLE.
+    TcpKeepaliveIdle(Option<Duration>),
+    /// ZMQ_TCP_KEEPALIVE_INTVL.
+    TcpKeepaliveIntvl(Option<Duration>),
+    /// ZMQ_TCP_KEEPALIVE_CNT.
+    TcpKeepaliveCnt(Option<u32>),
+    /// ZMQ_ROUTER_MANDATORY.
+    RouterMandatory(bool),
+    /// ZMQ_ROUTER_HANDOVER.
+    RouterHandover(bool),
+    /// ZMQ_REQ_RELAXED.
+    ReqRelaxed(bool),
+    /// ZMQ_REQ_CORRELATE.
+    ReqCorrelate(bool),
+    /// ZMQ_CONNECT_ROUTING_ID.
+    ConnectRoutingId(Option<Bytes>),
+    /// ZMQ_SNDBUF.
+    SndBuf(Option<usize>),
+    /// ZMQ_RCVBUF.
+    RcvBuf(Option<usize>),
+    /// ZMQ_BACKLOG.
+    Backlog(u32),
+}
+
+impl SocketOption {
+    /// libzmq's name of the option, e.g. `"ZMQ_SNDHWM"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SocketOption::SndHwm(_) => "ZMQ_SNDHWM",
+            SocketOption::RcvHwm(_) => "ZMQ_RCVHWM",
+            SocketOption::Linger(_) => "ZMQ_LINGER",
+            SocketOption::SndTimeo(_) => "ZMQ_SNDTIMEO",
+            SocketOption::RcvTimeo(_) => "ZMQ_RCVTIMEO",
+            SocketOption::ReconnectIvl(_) => "ZMQ_RECONNECT_IVL",
+            SocketOption::ReconnectIvlMax(_) => "ZMQ_RECONNECT_IVL_MAX",
+            SocketOption::RoutingId(_) => "ZMQ_ROUTING_ID",
+            SocketOption::MaxMsgSize(_) => "ZMQ_MAXMSGSIZE",
+            SocketOption::Immediate(_) => "ZMQ_IMMEDIATE",
+            SocketOption::HandshakeIvl(_) => "ZMQ_HANDSHAKE_IVL",
+            SocketOption::HeartbeatIvl(_) => "ZMQ_HEARTBEAT_IVL",
+            SocketOption::HeartbeatTtl(_) => "ZMQ_HEARTBEAT_TTL",
+            SocketOption::HeartbeatTimeout(_) => "ZMQ_HEARTBEAT_TIMEOUT",
+            SocketOption::TcpKeepalive(_) => "ZMQ_TCP_KEEPALIVE",
+            SocketOption::TcpKeepaliveIdle(_) => "ZMQ_TCP_KEEPALIVE_IDLE",
+            SocketOption::TcpKeepaliveIntvl(_) => "ZMQ_TCP_KEEPALIVE_INTVL",
+            SocketOption::TcpKeepaliveCnt(_) => "ZMQ_TCP_KEEPALIVE_CNT",
+            SocketOption::RouterMandatory(_) => "ZMQ_ROUTER_MANDATORY",
+            SocketOption::RouterHandover(_) => "ZMQ_ROUTER_HANDOVER",
+            SocketOption::ReqRelaxed(_) => "ZMQ_REQ_RELAXED",
+            SocketOption::ReqCorrelate(_) => "ZMQ_REQ_CORRELATE",
+            SocketOption::ConnectRoutingId(_) => "ZMQ_CONNECT_ROUTING_ID",
+            SocketOption::SndBuf(_) => "ZMQ_SNDBUF",
+            SocketOption::RcvBuf(_) => "ZMQ_RCVBUF",
+            SocketOption::Backlog(_) => "ZMQ_BACKLOG",
+        }
+    }
+}
+
+impl Options {
+    /// Applies one option after validating it.
+    pub(crate) fn apply(&mut self, opt: SocketOption) -> Result<(), OptionError> {
+        match opt {
+            SocketOption::SndHwm(v) => self.sndhwm = v,
+            SocketOption::RcvHwm(v) => self.rcvhwm = v,
+            SocketOption::Linger(v) => self.linger = v,
+            SocketOption::SndTimeo(v) => self.sndtimeo = v,
+            SocketOption::RcvTimeo(v) => self.rcvtimeo = v,
+            SocketOption::ReconnectIvl(v) => self.reconnect_ivl = v,
+            SocketOption::ReconnectIvlMax(v) => self.reconnect_ivl_max = v,
+            SocketOption::RoutingId(id) => {
+                validate_routing_id(&id, "ZMQ_ROUTING_ID")?;
+                self.routing_id = id;
+            }
+            SocketOption::MaxMsgSize(v) => self.max_msg_size = v,
+            SocketOption::Immediate(v) => self.immediate = v,
+            SocketOption::HandshakeIvl(v) => self.handshake_ivl = v,
+            SocketOption::HeartbeatIvl(v) => self.heartbeat_ivl = v,
+            SocketOption::HeartbeatTtl(v) => {
+                // RFC 37 §"PING": the TTL travels in deciseconds in 16 bits.
+                if v.is_some_and(|d| d.as_millis() > 6_553_500) {
+                    return Err(OptionError::InvalidValue("ZMQ_HEARTBEAT_TTL"));
+                }
+                self.heartbeat_ttl = v;
+            }
+            SocketOption::HeartbeatTimeout(v) => self.heartbeat_timeout = v,
+            SocketOption::TcpKeepalive(v) => self.tcp_keepalive = v,
+            SocketOption::TcpKeepaliveIdle(v) => self.tcp_keepalive_idle = v,
+            SocketOption::TcpKeepaliveIntvl(v) => self.tcp_keepalive_intvl = v,
+            SocketOption::TcpKeepaliveCnt(v) => self.tcp_keepalive_cnt = v,
+            SocketOption::RouterMandatory(v) => self.router_mandatory = v,
+            SocketOption::RouterHandover(v) => self.router_handover = v,
+            SocketOption::ReqRelaxed(v) => self.req_relaxed = v,
+            SocketOption::ReqCorrelate(v) => self.req_correlate = v,
+            SocketOption::ConnectRoutingId(id) => {
+                if let Some(id) = &id {
+                    validate_routing_id(id, "ZMQ_CONNECT_ROUTING_ID")?;
+                }
+                self.connect_routing_id = id;
+            }
+            SocketOption::SndBuf(v) => self.sndbuf = v,
+            SocketOption::RcvBuf(v) => self.rcvbuf = v,
+            SocketOption::Backlog(v) => self.backlog = v,
+        }
+        Ok(())
+    }
+}
+
+/// RFC 23 §"The Identity Property": 0 to 255 bytes; libzmq reserves ids that start with a
+/// zero byte for the ones it generates.
+fn validate_routing_id(id: &[u8], name: &'static str) -> Result<(), OptionError> {
+    if id.len() > 255 || id.first() == Some(&0) {
+        return Err(OptionError::InvalidValue(name));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_id_rules() {
+        let mut o = Options::default();
+        assert!(o
+            .apply(SocketOption::RoutingId(Bytes::from_static(b"\0x")))
+            .is_err());
+        assert!(o
+            .apply(SocketOption::RoutingId(Bytes::from(vec![b'a'; 256])))
+            .is_err());
+        o.apply(SocketOption::RoutingId(Bytes::from_static(b"me")))
+            .unwrap();
+        assert_eq!(&o.routing_id[..], b"me");
+    }
+}

@@ -1,0 +1,1 @@
+//! Transports: tcp and ipc stream sockets behind one type, and the inproc registry.

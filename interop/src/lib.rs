@@ -1,0 +1,1 @@
+//! Interop tests against libzmq live in `tests/`.

@@ -1,0 +1,20 @@
+//! Sans-IO core of ferrozmq: the ZMTP 3.x wire protocol (RFC 23, RFC 37) and the routing
+//! strategies of the ZeroMQ patterns (RFC 28-31).
+//!
+//! Nothing in this crate touches a socket, a thread or a clock: inputs are bytes and
+//! [`std::time::Instant`]s handed in by the caller, outputs are bytes, messages and events.
+//! That keeps every wire rule testable on byte fixtures and fuzzable.
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod error;
+pub mod mechanism;
+pub mod message;
+pub mod pattern;
+pub mod session;
+pub mod socket_type;
+
+pub use error::{DecodeError, PeerMisbehaved, SessionError};
+pub use message::Message;
+pub use session::{PeerInfo, Session, SessionConfig, SessionEvent};
+pub use socket_type::SocketType;

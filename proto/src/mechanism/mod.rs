@@ -1,0 +1,1 @@
+//! Security mechanisms (RFC 23 §"Security Mechanisms"). STUB.

@@ -1,0 +1,187 @@
+//! [`Message`]: one ZeroMQ message, an ordered list of frames sent and received atomically.
+//!
+//! Frames are [`Bytes`], so forwarding or fanning a message out never copies its payload.
+
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+/// A multipart message: one or more frames (an empty message has no frames; on the wire it
+/// is sent as one empty frame).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Message {
+    frames: SmallVec<[Bytes; 2]>,
+}
+
+impl Message {
+    /// An empty message with no frames.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A message of one frame.
+    pub fn single(frame: impl Into<Bytes>) -> Self {
+        let mut frames = SmallVec::new();
+        frames.push(frame.into());
+        Self { frames }
+    }
+
+    /// Appends a frame at the end.
+    pub fn push_back(&mut self, frame: impl Into<Bytes>) {
+        self.frames.push(frame.into());
+    }
+
+    /// Inserts a frame at the front (used for routing envelopes).
+    pub fn push_front(&mut self, frame: impl Into<Bytes>) {
+        self.frames.insert(0, frame.into());
+    }
+
+    /// Removes and returns the first frame.
+    pub fn pop_front(&mut self) -> Option<Bytes> {
+        if self.frames.is_empty() {
+            None
+        } else {
+            Some(self.frames.remove(0))
+        }
+    }
+
+    /// Removes and returns the last frame.
+    pub fn pop_back(&mut self) -> Option<Bytes> {
+        self.frames.pop()
+    }
+
+    /// The frames, in order.
+    pub fn frames(&self) -> &[Bytes] {
+        &self.frames
+    }
+
+    /// The first frame, if any.
+    pub fn first(&self) -> Option<&Bytes> {
+        self.frames.first()
+    }
+
+    /// The last frame, if any.
+    pub fn last(&self) -> Option<&Bytes> {
+        self.frames.last()
+    }
+
+    /// The number of frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// True if the message has no frames.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Total payload bytes over all frames.
+    pub fn byte_len(&self) -> usize {
+        self.frames.iter().map(Bytes::len).sum()
+    }
+
+    /// Iterates over the frames.
+    pub fn iter(&self) -> std::slice::Iter<'_, Bytes> {
+        self.frames.iter()
+    }
+
+    /// Splits the message at frame `at`, returning the frames from `at` on.
+    pub fn split_off(&mut self, at: usize) -> Message {
+        let at = at.min(self.frames.len());
+        let tail: SmallVec<[Bytes; 2]> = self.frames.drain(at..).collect();
+        Message { frames: tail }
+    }
+
+    /// Appends all frames of `other`.
+    pub fn extend(&mut self, other: Message) {
+        self.frames.extend(other.frames);
+    }
+
+    /// Consumes the message, returning its frames.
+    pub fn into_frames(self) -> Vec<Bytes> {
+        self.frames.into_vec()
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.frames.iter()).finish()
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::single(b)
+    }
+}
+impl From<Vec<u8>> for Message {
+    fn from(b: Vec<u8>) -> Self {
+        Message::single(b)
+    }
+}
+impl From<&'static [u8]> for Message {
+    fn from(b: &'static [u8]) -> Self {
+        Message::single(Bytes::from_static(b))
+    }
+}
+impl<const N: usize> From<&'static [u8; N]> for Message {
+    fn from(b: &'static [u8; N]) -> Self {
+        Message::single(Bytes::from_static(b))
+    }
+}
+impl From<&'static str> for Message {
+    fn from(s: &'static str) -> Self {
+        Message::single(Bytes::from_static(s.as_bytes()))
+    }
+}
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::single(s)
+    }
+}
+impl From<Vec<Bytes>> for Message {
+    fn from(v: Vec<Bytes>) -> Self {
+        Message {
+            frames: SmallVec::from_vec(v),
+        }
+    }
+}
+impl<B: Into<Bytes>> FromIterator<B> for Message {
+    fn from_iter<I: IntoIterator<Item = B>>(iter: I) -> Self {
+        Message {
+            frames: iter.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl IntoIterator for Message {
+    type Item = Bytes;
+    type IntoIter = smallvec::IntoIter<[Bytes; 2]>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.frames.into_iter()
+    }
+}
+impl<'a> IntoIterator for &'a Message {
+    type Item = &'a Bytes;
+    type IntoIter = std::slice::Iter<'a, Bytes>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.frames.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_pop_front_back() {
+        let mut m = Message::from("b");
+        m.push_front(Bytes::from_static(b"a"));
+        m.push_back(Bytes::from_static(b"c"));
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.byte_len(), 3);
+        assert_eq!(m.pop_front().as_deref(), Some(&b"a"[..]));
+        assert_eq!(m.pop_back().as_deref(), Some(&b"c"[..]));
+        let tail = m.split_off(0);
+        assert!(m.is_empty());
+        assert_eq!(tail.frames(), &[Bytes::from_static(b"b")]);
+    }
+}
