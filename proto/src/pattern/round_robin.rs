@@ -2,9 +2,9 @@
 //! Socket Type", RFC 30 §"The PUSH Socket Type": "SHALL route outgoing messages to available
 //! peers using a round-robin strategy").
 //!
-//! The peers sit in a `Vec` in attach order with a cursor just after the last one chosen. A pick is
-//! O(1) when the first offered peer accepts; `remove` is O(n) but adjusts the cursor so that
-//! the rotation neither skips a peer nor serves one twice in a row.
+//! The peers sit in a `Vec` in attach order with a cursor just after the last one chosen. A
+//! pick is O(1) when the first offered peer accepts; `remove` is O(n) but adjusts the cursor
+//! so that the rotation neither skips a peer nor serves one twice in a row.
 use std::collections::HashSet;
 
 use super::PeerId;
