@@ -1,38 +1,173 @@
-//! Typed errors of the protocol core: decoding, peer misbehaviour, and session failure.
-//!
-//! STUB: helper fills in the variants. The engine relies only on `SessionError` being
-//! `Debug + Display + Clone + Send + Sync + 'static` and on `SessionError::is_auth()`.
+//! Typed errors of the protocol core, split by cause (the rustls model):
+//! [`DecodeError`] for bytes that do not parse, [`PeerMisbehaved`] for a peer that breaks a
+//! rule of RFC 23 / RFC 37, and [`SessionError`] for why a whole session ended.
 
-/// A malformed byte sequence. Small and `Copy`.
+use bytes::Bytes;
+
+use crate::SocketType;
+
+/// A malformed byte sequence: the bytes cannot be parsed at all. Small and `Copy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// Placeholder.
-    #[error("malformed input")]
-    Malformed,
+    /// The greeting does not start with `0xFF` or byte 9 is not `0x7F` (RFC 23 §"Signature").
+    #[error("bad greeting signature")]
+    BadSignature,
+    /// A reserved bit (bits 7-3) of a frame's flags is set (RFC 23 §"Framing").
+    #[error("reserved frame flag bits set (flags {0:#04x})")]
+    ReservedFlags(u8),
+    /// A long frame size has its top bit set or does not fit in memory (RFC 23 §"Framing").
+    #[error("frame size does not fit in memory")]
+    SizeOverflow,
+    /// A command body is empty or its name length overruns the body (RFC 23 §"Commands").
+    #[error("command name truncated")]
+    TruncatedCommandName,
+    /// A command name has zero length (RFC 23 §"Commands": 1*255 name chars).
+    #[error("empty command name")]
+    EmptyCommandName,
+    /// A metadata property name length overruns the body (RFC 23 §"The NULL Security Mechanism").
+    #[error("metadata property name truncated")]
+    TruncatedPropertyName,
+    /// A metadata property name is empty (RFC 23: "Zero-sized names are not valid").
+    #[error("empty metadata property name")]
+    EmptyPropertyName,
+    /// A metadata value length overruns the body.
+    #[error("metadata property value truncated")]
+    TruncatedPropertyValue,
+    /// An ERROR command's reason length overruns the body.
+    #[error("ERROR reason truncated")]
+    TruncatedErrorReason,
+    /// A PING command is shorter than its 2-byte TTL (RFC 37 §"Connection Heartbeating").
+    #[error("PING without a TTL")]
+    TruncatedPingTtl,
+    /// A PING or PONG context is longer than 16 bytes (RFC 37 §"Connection Heartbeating").
+    #[error("PING/PONG context longer than 16 bytes")]
+    PingContextTooLong,
 }
 
 /// A peer broke a rule of the protocol; one variant per rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PeerMisbehaved {
-    /// Placeholder.
-    #[error("protocol violation")]
-    Violation,
+    /// The peer sent bytes that do not parse.
+    #[error("malformed input: {0}")]
+    Malformed(#[from] DecodeError),
+    /// The peer's greeting names another security mechanism than ours (RFC 23
+    /// §"Authentication and Confidentiality": MUST close the connection).
+    #[error("security mechanism mismatch: we use {ours}, peer uses {}", String::from_utf8_lossy(.peer))]
+    MechanismMismatch {
+        /// Our mechanism name.
+        ours: &'static str,
+        /// The peer's mechanism name, NUL padding removed.
+        peer: Bytes,
+    },
+    /// A frame declared a size above `max_msg_size` (checked before reading the body).
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    FrameTooLarge {
+        /// The declared body size.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A command frame had the MORE flag set (RFC 23 §"Framing": SHALL be zero).
+    #[error("command frame with the MORE flag set")]
+    CommandWithMore,
+    /// A message frame arrived before the handshake finished (RFC 23 §"Overall Behavior").
+    #[error("message frame before the handshake finished")]
+    MessageBeforeReady,
+    /// A command that is not allowed at this point (e.g. PING before READY, a second READY).
+    #[error("unexpected command {}", String::from_utf8_lossy(.name))]
+    UnexpectedCommand {
+        /// The command name.
+        name: Bytes,
+    },
+    /// The peer's READY has no `Socket-Type` property.
+    #[error("READY without a Socket-Type property")]
+    MissingSocketType,
+    /// The peer's `Socket-Type` is not one we know.
+    #[error("unknown socket type {}", String::from_utf8_lossy(.name))]
+    UnknownSocketType {
+        /// The value the peer sent.
+        name: Bytes,
+    },
+    /// The peer's socket type cannot talk to ours (RFC 23 §"The Socket-Type Property").
+    #[error("incompatible socket types: we are {ours}, peer is {peer}")]
+    IncompatibleSocketType {
+        /// Our socket type.
+        ours: SocketType,
+        /// The peer's socket type.
+        peer: SocketType,
+    },
 }
 
-/// Why a session ended.
+/// Why a session ended. After any error the session is dead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
     /// The peer broke the protocol.
     #[error("peer misbehaved: {0}")]
     PeerMisbehaved(#[from] PeerMisbehaved),
+    /// The peer's greeting announces a ZMTP major version below 3 (RFC 23 §"Version
+    /// Negotiation": we do not downgrade to ZMTP 1.0/2.0).
+    #[error("unsupported ZMTP version {major}.{minor} (need 3.x)")]
+    UnsupportedVersion {
+        /// The peer's major version.
+        major: u8,
+        /// The peer's minor version (0 if not yet received).
+        minor: u8,
+    },
+    /// The handshake did not finish within `handshake_timeout`.
+    #[error("handshake timed out")]
+    HandshakeTimeout,
+    /// Nothing arrived within `heartbeat_timeout` after we sent a PING (RFC 37).
+    #[error("heartbeat timed out: no traffic after PING")]
+    HeartbeatTimeout,
+    /// Nothing arrived within the TTL the peer announced in its PING (RFC 37).
+    #[error("peer heartbeat TTL expired")]
+    PeerTtlExpired,
+    /// The peer sent an ERROR command (RFC 23 §"Error Handling": fatal).
+    #[error("peer sent ERROR: {reason}")]
+    PeerError {
+        /// The reason text, decoded lossily as UTF-8.
+        reason: String,
+    },
 }
 
 impl SessionError {
     /// True if the failure is an authentication refusal (for monitor events).
+    ///
+    /// Like libzmq, an ERROR whose reason is a three-digit ZAP status code (300-599,
+    /// RFC 27) counts as an authentication failure.
     pub fn is_auth(&self) -> bool {
-        false
+        match self {
+            SessionError::PeerError { reason } => zap_status(reason).is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// The ZAP status code carried by an ERROR reason, if the reason is exactly one.
+fn zap_status(reason: &str) -> Option<u16> {
+    let code: u16 = reason.parse().ok()?;
+    (reason.len() == 3 && (300..600).contains(&code)).then_some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_only_for_zap_status_codes() {
+        let err = |r: &str| SessionError::PeerError { reason: r.into() };
+        assert!(err("400").is_auth());
+        assert!(!err("200").is_auth());
+        assert!(!err("incompatible socket type").is_auth());
+        assert!(!SessionError::HandshakeTimeout.is_auth());
+    }
+
+    #[test]
+    fn errors_are_send_sync() {
+        fn check<T: Send + Sync + Clone + std::fmt::Display + 'static>() {}
+        check::<SessionError>();
     }
 }

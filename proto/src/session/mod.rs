@@ -1,7 +1,7 @@
 //! The per-connection ZMTP state machine (sans-IO): greeting, mechanism handshake, traffic,
 //! heartbeats.
 //!
-//! STUB: the contract the engine codes against. Call order:
+//! The contract the engine codes against. Call order:
 //! 1. [`Session::new`] — the session immediately queues its whole 64-byte greeting
 //!    (we send all 64 bytes at once; RFC 23 allows it and libzmq accepts it).
 //! 2. Whenever bytes arrive: [`Session::handle_input`] with the read buffer; the session
@@ -12,13 +12,39 @@
 //! 4. Timers: sleep until [`Session::poll_timeout`], then call [`Session::handle_timeout`].
 //! 5. Once [`SessionEvent::Ready`] was returned, [`Session::send_message`] /
 //!    [`Session::send_subscription`] encode outgoing traffic.
+//!
 //! After any `Err`, the session is dead; `pending_output` may still hold an ERROR command that
 //! the engine should try to flush before closing.
+//!
+//! Sends made before `Ready` are kept and encoded once the handshake completes.
+//! Subscriptions are accepted in both forms on PUB/XPUB sessions: SUBSCRIBE/CANCEL commands
+//! (ZMTP 3.1) and one-frame messages starting with `0x01`/`0x00` (ZMTP 3.0, and libzmq
+//! before 4.3.3 even on 3.1); both become [`SessionEvent::Subscribe`]/[`SessionEvent::Cancel`].
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
+mod timers;
+
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use self::timers::{TimerAction, Timers};
+use crate::codec::command::put_command;
+use crate::codec::{
+    encode_frame_header, Command, FrameHeader, FrameLimits, Greeting, Metadata, FLAG_COMMAND,
+    FLAG_MORE, GREETING_LEN,
+};
+use crate::error::PeerMisbehaved;
+use crate::mechanism::{peer_error, Handshake, HandshakeStep};
 use crate::{Message, SessionError, SocketType};
 
 /// Security mechanism choice for a session.
@@ -44,7 +70,7 @@ pub struct SessionConfig {
     pub max_msg_size: Option<u64>,
     /// Time allowed from connection to READY; `None` waits forever.
     pub handshake_timeout: Option<Duration>,
-    /// Send a PING after this long without sending anything; `None` disables heartbeats.
+    /// Send a PING this often once ready, to ZMTP 3.1 peers only; `None` disables heartbeats.
     pub heartbeat_ivl: Option<Duration>,
     /// TTL advertised in our PINGs (rounded to deciseconds, RFC 37 §"PING and PONG").
     pub heartbeat_ttl: Option<Duration>,
@@ -97,64 +123,379 @@ pub enum SessionEvent {
 /// One ZMTP connection's protocol state.
 #[derive(Debug)]
 pub struct Session {
-    _private: (),
+    state: State,
+    socket_type: SocketType,
+    max_msg_size: Option<u64>,
+    limits: FrameLimits,
+    /// Encoded bytes not yet written; consumed from the front by advancing.
+    out: BytesMut,
+    events: VecDeque<SessionEvent>,
+    /// Frames of the message being received.
+    partial: Message,
+    /// Negotiated minor version (valid once the greeting arrived).
+    minor: u8,
+    timers: Timers,
+    /// Sends made before the handshake finished.
+    early: Vec<EarlySend>,
 }
+
+/// Where the session is (RFC 23 §"Overall Behavior").
+#[derive(Debug)]
+enum State {
+    ExpectGreeting(Handshake),
+    Handshaking(Handshake),
+    Traffic,
+    Dead(SessionError),
+}
+
+#[derive(Debug)]
+enum EarlySend {
+    Message(Message),
+    Subscription(Bytes, bool),
+}
+
+/// The version we speak: ZMTP 3.1 (RFC 37).
+const MAJOR: u8 = 3;
+const MINOR: u8 = 1;
+/// Largest command accepted before the handshake finished: enough for any metadata a real
+/// peer sends, small enough that an unauthenticated peer cannot make us buffer much.
+const HANDSHAKE_COMMAND_LIMIT: u64 = 1 << 20;
+/// Commands after the handshake may be this large even under a smaller `max_msg_size`.
+const MIN_COMMAND_LIMIT: u64 = 1 << 16;
+/// Our ERROR reason when the peer's socket type is wrong.
+const BAD_SOCKET_TYPE: &[u8] = b"incompatible socket type";
 
 impl Session {
     /// Starts a session; the greeting is queued for output at once.
     pub fn new(config: SessionConfig, now: Instant) -> Self {
-        let _ = (config, now);
-        todo!()
+        let mut metadata = Metadata::new();
+        metadata.insert("Socket-Type", config.socket_type.name());
+        if config.socket_type.sends_identity() {
+            metadata.insert("Identity", config.routing_id.clone());
+        }
+        let handshake = Handshake::new(&config.mechanism, metadata);
+        let mut out = BytesMut::with_capacity(8 * 1024);
+        Greeting::new(
+            MAJOR,
+            MINOR,
+            handshake.name().as_bytes(),
+            handshake.as_server(),
+        )
+        .encode(&mut out);
+        Session {
+            timers: Timers::new(&config, now),
+            state: State::ExpectGreeting(handshake),
+            socket_type: config.socket_type,
+            max_msg_size: config.max_msg_size,
+            limits: FrameLimits {
+                message: 0,
+                command: HANDSHAKE_COMMAND_LIMIT,
+            },
+            out,
+            events: VecDeque::new(),
+            partial: Message::new(),
+            minor: MINOR,
+            early: Vec::new(),
+        }
     }
 
     /// Feeds received bytes; consumes what it can from the front of `buf`.
     pub fn handle_input(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), SessionError> {
-        let _ = (buf, now);
-        todo!()
+        if let State::Dead(err) = &self.state {
+            return Err(err.clone());
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.timers.on_received();
+        let result = self.read(buf, now);
+        if let Err(err) = &result {
+            self.state = State::Dead(err.clone());
+        }
+        result
     }
 
     /// Next event, if any.
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
-        todo!()
+        self.events.pop_front()
     }
 
     /// Bytes waiting to be written.
     pub fn pending_output(&self) -> &[u8] {
-        todo!()
+        &self.out
     }
 
     /// Marks `n` bytes of [`Session::pending_output`] as written.
     pub fn consume_output(&mut self, n: usize) {
-        let _ = n;
-        todo!()
+        // Advancing is O(1); BytesMut reclaims the front space on a later reserve.
+        self.out.advance(n.min(self.out.len()));
     }
 
     /// Encodes a message for sending (only after Ready). An empty message is one empty frame.
+    /// A message sent earlier is kept until Ready; after an error it is dropped.
     pub fn send_message(&mut self, msg: &Message) {
-        let _ = msg;
-        todo!()
+        match self.state {
+            State::Traffic => encode_message(&mut self.out, msg),
+            State::Dead(_) => {}
+            _ => self.early.push(EarlySend::Message(msg.clone())),
+        }
     }
 
     /// Encodes a subscription (`subscribe == true`) or cancellation: a SUBSCRIBE/CANCEL
     /// command for ZMTP 3.1 peers, a `0x01`/`0x00`-prefixed message for 3.0 peers (RFC 37).
     pub fn send_subscription(&mut self, topic: &[u8], subscribe: bool) {
-        let _ = (topic, subscribe);
-        todo!()
+        match self.state {
+            State::Traffic => self.encode_subscription(topic, subscribe),
+            State::Dead(_) => {}
+            _ => self.early.push(EarlySend::Subscription(
+                Bytes::copy_from_slice(topic),
+                subscribe,
+            )),
+        }
     }
 
     /// True once the handshake has completed.
     pub fn is_ready(&self) -> bool {
-        todo!()
+        matches!(self.state, State::Traffic)
     }
 
     /// When [`Session::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
+        match self.state {
+            State::Dead(_) => None,
+            _ => self.timers.next(),
+        }
     }
 
     /// Runs timers: handshake timeout, heartbeat PING, heartbeat/TTL expiry.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
-        let _ = now;
-        todo!()
+        if let State::Dead(err) = &self.state {
+            return Err(err.clone());
+        }
+        match self.timers.expire(now) {
+            Ok(TimerAction::Idle) => Ok(()),
+            Ok(TimerAction::SendPing(ttl)) => {
+                // RFC 37: ping = "PING" ping-ttl ping-context; our context is empty.
+                put_command(&mut self.out, b"PING", &[&ttl.to_be_bytes()]);
+                Ok(())
+            }
+            Err(err) => {
+                self.state = State::Dead(err.clone());
+                Err(err)
+            }
+        }
     }
+
+    /// Runs the input through each stage in turn until it runs out.
+    fn read(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), SessionError> {
+        if matches!(self.state, State::ExpectGreeting(_)) && !self.read_greeting(buf)? {
+            return Ok(());
+        }
+        if matches!(self.state, State::Handshaking(_)) && !self.read_handshake(buf, now)? {
+            return Ok(());
+        }
+        self.read_traffic(buf, now)
+    }
+
+    /// Returns true once the peer's greeting has been consumed.
+    fn read_greeting(&mut self, buf: &mut BytesMut) -> Result<bool, SessionError> {
+        let Some(greeting) = Greeting::decode(buf)? else {
+            return Ok(false);
+        };
+        let State::ExpectGreeting(mut handshake) =
+            std::mem::replace(&mut self.state, State::Traffic)
+        else {
+            return Ok(true);
+        };
+        // RFC 23: "If the mechanism that the peer received does not exactly match the
+        // mechanism it sent, it MUST close the connection."
+        if greeting.mechanism != handshake.name().as_bytes() {
+            return Err(PeerMisbehaved::MechanismMismatch {
+                ours: handshake.name(),
+                peer: greeting.mechanism,
+            }
+            .into());
+        }
+        // RFC 37 §"Version Negotiation": talk the lower version; a higher major is accepted
+        // and spoken to in our own protocol.
+        self.minor = if greeting.major > MAJOR {
+            MINOR
+        } else {
+            greeting.minor.min(MINOR)
+        };
+        buf.advance(GREETING_LEN);
+        handshake.start(&mut self.out);
+        self.state = State::Handshaking(handshake);
+        Ok(true)
+    }
+
+    /// Returns true once the handshake has completed.
+    fn read_handshake(&mut self, buf: &mut BytesMut, now: Instant) -> Result<bool, SessionError> {
+        loop {
+            let Some(header) = FrameHeader::decode(buf, &self.limits)? else {
+                return Ok(false);
+            };
+            // RFC 23 §"Overall Behavior": messages only after the handshake.
+            if header.flags & FLAG_COMMAND == 0 {
+                return Err(PeerMisbehaved::MessageBeforeReady.into());
+            }
+            let Some(body) = header.split_body(buf) else {
+                return Ok(false);
+            };
+            let command = Command::decode(body).map_err(PeerMisbehaved::from)?;
+            let State::Handshaking(handshake) = &mut self.state else {
+                return Ok(true);
+            };
+            if let HandshakeStep::Done(peer) = handshake.handle_command(command, &mut self.out)? {
+                self.complete_handshake(&peer, now)?;
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Checks the peer's metadata and switches to traffic.
+    fn complete_handshake(&mut self, peer: &Metadata, now: Instant) -> Result<(), SessionError> {
+        let socket_type = match self.check_socket_type(peer) {
+            Ok(socket_type) => socket_type,
+            Err(err) => {
+                // RFC 23 §"The Socket-Type Property": answer with ERROR, then disconnect.
+                Command::Error {
+                    reason: Bytes::from_static(BAD_SOCKET_TYPE),
+                }
+                .encode(&mut self.out);
+                return Err(err.into());
+            }
+        };
+        let routing_id = peer.get("Identity").filter(|id| !id.is_empty()).cloned();
+        self.state = State::Traffic;
+        let message_limit = self.max_msg_size.unwrap_or(u64::MAX);
+        self.limits = FrameLimits {
+            message: message_limit,
+            command: message_limit.max(MIN_COMMAND_LIMIT),
+        };
+        self.timers.on_ready(now, self.minor);
+        self.events.push_back(SessionEvent::Ready(PeerInfo {
+            socket_type,
+            routing_id,
+            minor_version: self.minor,
+        }));
+        for early in std::mem::take(&mut self.early) {
+            match early {
+                EarlySend::Message(msg) => encode_message(&mut self.out, &msg),
+                EarlySend::Subscription(topic, sub) => self.encode_subscription(&topic, sub),
+            }
+        }
+        Ok(())
+    }
+
+    fn check_socket_type(&self, peer: &Metadata) -> Result<SocketType, PeerMisbehaved> {
+        let name = peer
+            .get("Socket-Type")
+            .ok_or(PeerMisbehaved::MissingSocketType)?;
+        let peer_type = SocketType::from_name(name)
+            .ok_or_else(|| PeerMisbehaved::UnknownSocketType { name: name.clone() })?;
+        if !self.socket_type.is_compatible(peer_type) {
+            return Err(PeerMisbehaved::IncompatibleSocketType {
+                ours: self.socket_type,
+                peer: peer_type,
+            });
+        }
+        Ok(peer_type)
+    }
+
+    /// The hot loop: frames off the front of `buf` until a partial one remains.
+    fn read_traffic(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), SessionError> {
+        loop {
+            let Some(header) = FrameHeader::decode(buf, &self.limits)? else {
+                return Ok(());
+            };
+            let Some(body) = header.split_body(buf) else {
+                return Ok(());
+            };
+            if header.flags & FLAG_COMMAND != 0 {
+                let command = Command::decode(body).map_err(PeerMisbehaved::from)?;
+                self.handle_command(command, now)?;
+                continue;
+            }
+            self.partial.push_back(body);
+            if header.flags & FLAG_MORE == 0 {
+                let msg = std::mem::take(&mut self.partial);
+                self.deliver(msg);
+            }
+        }
+    }
+
+    fn deliver(&mut self, msg: Message) {
+        // RFC 29 / ZMTP 3.0: a subscription is a message whose first byte is 1 (subscribe)
+        // or 0 (cancel), followed by the topic.
+        if matches!(self.socket_type, SocketType::Pub | SocketType::XPub) && msg.len() == 1 {
+            if let Some(frame) = msg.first() {
+                let topic = || frame.slice(1..);
+                match frame.first() {
+                    Some(1) => return self.events.push_back(SessionEvent::Subscribe(topic())),
+                    Some(0) => return self.events.push_back(SessionEvent::Cancel(topic())),
+                    _ => {}
+                }
+            }
+        }
+        self.events.push_back(SessionEvent::Message(msg));
+    }
+
+    fn handle_command(&mut self, command: Command, now: Instant) -> Result<(), SessionError> {
+        match command {
+            Command::Ping {
+                ttl_deciseconds,
+                context,
+            } => {
+                // RFC 37: "it SHALL respond with a PONG command that echoes the ping-context".
+                self.timers.on_peer_ping(now, ttl_deciseconds);
+                put_command(&mut self.out, b"PONG", &[&context]);
+            }
+            Command::Pong { .. } => {} // all traffic already counted as a sign of life
+            Command::Subscribe(topic) => self.events.push_back(SessionEvent::Subscribe(topic)),
+            Command::Cancel(topic) => self.events.push_back(SessionEvent::Cancel(topic)),
+            Command::Error { reason } => return Err(peer_error(&reason)),
+            Command::Ready(_) => {
+                return Err(PeerMisbehaved::UnexpectedCommand {
+                    name: Bytes::from_static(b"READY"),
+                }
+                .into())
+            }
+            // RFC 37 lets a peer send commands we do not know; ignore them.
+            Command::Unknown { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn encode_subscription(&mut self, topic: &[u8], subscribe: bool) {
+        if self.minor >= 1 {
+            // RFC 37 §"The Publish-Subscribe Pattern": SUBSCRIBE / CANCEL commands.
+            let name: &[u8] = if subscribe { b"SUBSCRIBE" } else { b"CANCEL" };
+            put_command(&mut self.out, name, &[topic]);
+        } else {
+            // ZMTP 3.0 (RFC 29): a message frame of 0x01/0x00 then the topic.
+            self.out.reserve(10 + topic.len());
+            encode_frame_header(&mut self.out, 0, 1 + topic.len());
+            self.out.put_u8(u8::from(subscribe));
+            self.out.put_slice(topic);
+        }
+    }
+}
+
+/// Appends every frame of `msg`, MORE on all but the last (RFC 23 §"Framing").
+#[inline]
+fn encode_message(out: &mut BytesMut, msg: &Message) {
+    let frames = msg.frames();
+    let Some((last, init)) = frames.split_last() else {
+        // An empty message travels as one empty frame.
+        out.put_slice(&[0, 0]);
+        return;
+    };
+    out.reserve(msg.byte_len() + 9 * frames.len());
+    for frame in init {
+        encode_frame_header(out, FLAG_MORE, frame.len());
+        out.put_slice(frame);
+    }
+    encode_frame_header(out, 0, last.len());
+    out.put_slice(last);
 }
