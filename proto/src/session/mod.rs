@@ -187,8 +187,9 @@ impl Session {
             state: State::ExpectGreeting(handshake),
             socket_type: config.socket_type,
             max_msg_size: config.max_msg_size,
+            // Message frames are refused by flag before the limit matters.
             limits: FrameLimits {
-                message: 0,
+                message: u64::MAX,
                 command: HANDSHAKE_COMMAND_LIMIT,
             },
             out,

@@ -1,0 +1,533 @@
+//! Session tests: a pair of sessions wired together with virtual time, a session fed libzmq's
+//! bytes (whole and one byte at a time), tampered input, timeouts, heartbeats, and the
+//! ZMTP 3.0 / 3.1 subscription forms.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use common::{command, drain, feed, fixture, greeting, ready, Pair};
+use ferrozmq_proto::codec::{decode_frame, Command, FrameLimits, GREETING_LEN};
+use ferrozmq_proto::{
+    DecodeError, Message, PeerMisbehaved, Session, SessionConfig, SessionError, SessionEvent,
+    SocketType,
+};
+
+fn session(socket_type: SocketType) -> (Session, std::time::Instant) {
+    let now = std::time::Instant::now();
+    (Session::new(SessionConfig::new(socket_type), now), now)
+}
+
+/// Decodes every command in `bytes` (after a greeting), skipping message frames.
+fn commands_in(bytes: &[u8]) -> Vec<Command> {
+    let mut buf = BytesMut::from(bytes.get(GREETING_LEN..).unwrap_or_default());
+    let mut out = Vec::new();
+    while let Ok(Some(frame)) = decode_frame(&mut buf, &FrameLimits::UNLIMITED) {
+        if frame.is_command() {
+            out.push(Command::decode(frame.body).unwrap());
+        }
+    }
+    out
+}
+
+fn libzmq_dealer_then(extra: &[u8]) -> Vec<u8> {
+    let mut bytes = fixture("libzmq_greeting_null_3_1");
+    bytes.extend(fixture("libzmq_ready_dealer"));
+    bytes.extend_from_slice(extra);
+    bytes
+}
+
+fn assert_misbehaved(result: Result<(), SessionError>, expected: PeerMisbehaved) {
+    assert_eq!(result, Err(SessionError::PeerMisbehaved(expected)));
+}
+
+#[test]
+fn greeting_is_queued_at_once() {
+    let (s, _) = session(SocketType::Dealer);
+    assert_eq!(s.pending_output().len(), GREETING_LEN);
+    assert!(!s.is_ready());
+}
+
+#[test]
+fn handshake_with_libzmq_dealer_bytes() {
+    let (mut s, now) = session(SocketType::Router);
+    let (events, result) = feed(
+        &mut s,
+        &libzmq_dealer_then(&fixture("short_frames")),
+        false,
+        now,
+    );
+    result.unwrap();
+    assert!(s.is_ready());
+    let [SessionEvent::Ready(peer), SessionEvent::Message(msg)] = &events[..] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(peer.socket_type, SocketType::Dealer);
+    assert_eq!(peer.routing_id.as_deref(), Some(&b"abc"[..]));
+    assert_eq!(peer.minor_version, 1);
+    assert_eq!(
+        msg,
+        &Message::from(vec![Bytes::from("hi"), Bytes::from("hello")])
+    );
+    let out = drain(&mut s);
+    let [Command::Ready(md)] = &commands_in(&out)[..] else {
+        panic!("no READY")
+    };
+    assert_eq!(&md.get("Socket-Type").unwrap()[..], b"ROUTER");
+    assert_eq!(&md.get("Identity").unwrap()[..], b"");
+}
+
+#[test]
+fn one_byte_at_a_time_gives_the_same_events() {
+    let mut traffic = fixture("short_frames");
+    traffic.extend(command(&Command::Ping {
+        ttl_deciseconds: 0,
+        context: Bytes::from_static(b"c"),
+    }));
+    traffic.extend(fixture("long_frame_header"));
+    traffic.extend([7u8; 256]);
+    let bytes = libzmq_dealer_then(&traffic);
+    let run = |one| {
+        let (mut s, now) = session(SocketType::Dealer);
+        let (events, result) = feed(&mut s, &bytes, one, now);
+        result.unwrap();
+        (format!("{events:?}"), drain(&mut s))
+    };
+    let whole = run(false);
+    assert_eq!(whole, run(true));
+    assert!(whole.0.contains("Ready") && whole.0.matches("Message").count() == 2);
+}
+
+#[test]
+fn pair_exchanges_messages() {
+    for one_byte in [false, true] {
+        let mut p = Pair::of(SocketType::Dealer, SocketType::Router);
+        p.one_byte_at_a_time = one_byte;
+        p.drive().unwrap();
+        assert!(p.a.is_ready() && p.b.is_ready());
+        let msg = Message::from(vec![Bytes::from("a"), Bytes::from(vec![9u8; 1000])]);
+        p.a.send_message(&msg);
+        p.a.send_message(&Message::new());
+        p.b.send_message(&Message::from("reply"));
+        p.drive().unwrap();
+        let b_msgs: Vec<_> = p
+            .b_events
+            .iter()
+            .skip(1)
+            .map(|e| format!("{e:?}"))
+            .collect();
+        assert_eq!(
+            b_msgs,
+            [
+                format!("{:?}", SessionEvent::Message(msg.clone())),
+                format!("{:?}", SessionEvent::Message(Message::from(""))),
+            ]
+        );
+        assert!(
+            matches!(&p.a_events[..], [SessionEvent::Ready(_), SessionEvent::Message(m)] if m == &Message::from("reply"))
+        );
+    }
+}
+
+#[test]
+fn sends_before_ready_are_kept() {
+    let mut p = Pair::of(SocketType::Push, SocketType::Pull);
+    p.a.send_message(&Message::from("early"));
+    p.drive().unwrap();
+    assert!(
+        matches!(&p.b_events[..], [SessionEvent::Ready(_), SessionEvent::Message(m)] if m == &Message::from("early"))
+    );
+}
+
+#[test]
+fn partial_writes_are_resumed() {
+    let mut p = Pair::of(SocketType::Push, SocketType::Pull);
+    p.drive().unwrap();
+    for _ in 0..1000 {
+        p.a.send_message(&Message::from(&[1u8; 16]));
+    }
+    let total = p.a.pending_output().len();
+    assert_eq!(total, 18 * 1000);
+    let mut sent = Vec::new();
+    while !p.a.pending_output().is_empty() {
+        let n = p.a.pending_output().len().min(7);
+        sent.extend_from_slice(&p.a.pending_output()[..n]);
+        p.a.consume_output(n);
+    }
+    assert_eq!(sent.len(), total);
+    let (events, result) = feed(&mut p.b, &sent, false, p.now);
+    result.unwrap();
+    assert_eq!(events.len(), 1000);
+}
+
+#[test]
+fn bad_signature_is_rejected_on_the_first_byte() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let (_, result) = feed(&mut s, b"G", false, now);
+    assert_misbehaved(result, DecodeError::BadSignature.into());
+    // The session stays dead.
+    assert!(s.handle_input(&mut BytesMut::from(&b"x"[..]), now).is_err());
+}
+
+#[test]
+fn major_version_2_is_unsupported() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(3, 0, b"NULL");
+    bytes[10] = 2;
+    let (_, result) = feed(&mut s, &bytes[..11], true, now);
+    assert_eq!(
+        result,
+        Err(SessionError::UnsupportedVersion { major: 2, minor: 0 })
+    );
+}
+
+#[test]
+fn mechanism_mismatch_is_rejected() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let (_, result) = feed(&mut s, &greeting(3, 1, b"PLAIN"), false, now);
+    assert_misbehaved(
+        result,
+        PeerMisbehaved::MechanismMismatch {
+            ours: "NULL",
+            peer: Bytes::from_static(b"PLAIN"),
+        },
+    );
+}
+
+#[test]
+fn reserved_flag_bits_are_rejected() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let (_, result) = feed(&mut s, &libzmq_dealer_then(b"\x10\x00"), false, now);
+    assert_misbehaved(result, DecodeError::ReservedFlags(0x10).into());
+}
+
+#[test]
+fn oversized_frame_fails_before_its_body() {
+    let mut config = SessionConfig::new(SocketType::Dealer);
+    config.max_msg_size = Some(100);
+    let now = std::time::Instant::now();
+    let mut s = Session::new(config, now);
+    // Only the 9-byte header of a 101-byte frame: the error comes without the body.
+    let (events, result) = feed(
+        &mut s,
+        &libzmq_dealer_then(b"\x02\0\0\0\0\0\0\0\x65"),
+        false,
+        now,
+    );
+    assert!(matches!(events[..], [SessionEvent::Ready(_)]));
+    assert_misbehaved(
+        result,
+        PeerMisbehaved::FrameTooLarge {
+            size: 101,
+            limit: 100,
+        },
+    );
+}
+
+#[test]
+fn command_with_more_is_rejected() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let (_, result) = feed(&mut s, &libzmq_dealer_then(b"\x05\x05\x04PING"), false, now);
+    assert_misbehaved(result, PeerMisbehaved::CommandWithMore);
+}
+
+#[test]
+fn incompatible_socket_type_sends_error() {
+    let (mut s, now) = session(SocketType::Pub);
+    drain(&mut s);
+    let mut bytes = greeting(3, 1, b"NULL");
+    bytes.extend(ready("PUSH", None));
+    let (events, result) = feed(&mut s, &bytes, false, now);
+    assert!(events.is_empty());
+    assert_misbehaved(
+        result,
+        PeerMisbehaved::IncompatibleSocketType {
+            ours: SocketType::Pub,
+            peer: SocketType::Push,
+        },
+    );
+    let mut out = vec![0u8; GREETING_LEN];
+    out.extend(drain(&mut s));
+    let cmds = commands_in(&out);
+    assert!(
+        matches!(&cmds[..], [Command::Ready(_), Command::Error { reason }] if &reason[..] == b"incompatible socket type")
+    );
+}
+
+#[test]
+fn incompatible_pair_over_the_wire() {
+    let mut p = Pair::of(SocketType::Req, SocketType::Req);
+    assert!(p.drive().is_err());
+    assert!(!p.a.is_ready() && !p.b.is_ready());
+}
+
+#[test]
+fn missing_or_unknown_socket_type() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(3, 1, b"NULL");
+    bytes.extend(command(&Command::Ready(Default::default())));
+    assert_misbehaved(
+        feed(&mut s, &bytes, false, now).1,
+        PeerMisbehaved::MissingSocketType,
+    );
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(3, 1, b"NULL");
+    bytes.extend(ready("CLIENT", None));
+    assert_misbehaved(
+        feed(&mut s, &bytes, false, now).1,
+        PeerMisbehaved::UnknownSocketType {
+            name: Bytes::from_static(b"CLIENT"),
+        },
+    );
+}
+
+#[test]
+fn metadata_length_overrun_is_rejected() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(3, 1, b"NULL");
+    // READY whose one property claims a 255-byte value but carries 3 bytes.
+    bytes.extend(b"\x04\x12\x05READY\x08Identity\x00\x00\x00\xffabc");
+    assert_misbehaved(
+        feed(&mut s, &bytes, false, now).1,
+        DecodeError::TruncatedPropertyValue.into(),
+    );
+}
+
+#[test]
+fn traffic_before_ready_is_rejected() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(3, 1, b"NULL");
+    bytes.extend(b"\x00\x02hi");
+    assert_misbehaved(
+        feed(&mut s, &bytes, false, now).1,
+        PeerMisbehaved::MessageBeforeReady,
+    );
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(3, 1, b"NULL");
+    bytes.extend(command(&Command::Ping {
+        ttl_deciseconds: 0,
+        context: Bytes::new(),
+    }));
+    assert_misbehaved(
+        feed(&mut s, &bytes, false, now).1,
+        PeerMisbehaved::UnexpectedCommand {
+            name: Bytes::from_static(b"PING"),
+        },
+    );
+}
+
+#[test]
+fn peer_error_command_is_fatal() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(3, 1, b"NULL");
+    bytes.extend(command(&Command::Error {
+        reason: Bytes::from_static(b"go away"),
+    }));
+    assert_eq!(
+        feed(&mut s, &bytes, false, now).1,
+        Err(SessionError::PeerError {
+            reason: "go away".into()
+        })
+    );
+}
+
+#[test]
+fn unknown_commands_after_ready_are_ignored() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let unknown = command(&Command::Unknown {
+        name: Bytes::from_static(b"JOIN"),
+        data: Bytes::from_static(b"g"),
+    });
+    let (events, result) = feed(&mut s, &libzmq_dealer_then(&unknown), false, now);
+    result.unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn handshake_timeout() {
+    let (mut s, now) = session(SocketType::Dealer);
+    assert_eq!(s.poll_timeout(), Some(now + Duration::from_secs(30)));
+    s.handle_timeout(now + Duration::from_secs(29)).unwrap();
+    assert_eq!(
+        s.handle_timeout(now + Duration::from_secs(30)),
+        Err(SessionError::HandshakeTimeout)
+    );
+    assert_eq!(s.poll_timeout(), None);
+}
+
+fn heartbeat_config(socket_type: SocketType) -> SessionConfig {
+    let mut c = SessionConfig::new(socket_type);
+    c.heartbeat_ivl = Some(Duration::from_secs(1));
+    c.heartbeat_ttl = Some(Duration::from_secs(3));
+    c.heartbeat_timeout = Some(Duration::from_secs(2));
+    c
+}
+
+#[test]
+fn heartbeat_ping_pong() {
+    let mut p = Pair::new(
+        heartbeat_config(SocketType::Dealer),
+        SessionConfig::new(SocketType::Router),
+    );
+    p.drive().unwrap();
+    assert_eq!(p.a.poll_timeout(), Some(p.now + Duration::from_secs(1)));
+    assert_eq!(p.b.poll_timeout(), None);
+    for _ in 0..5 {
+        p.advance(Duration::from_secs(1));
+        let (a, b) = p.tick();
+        a.unwrap();
+        b.unwrap();
+        let ping = p.a.pending_output().to_vec();
+        assert!(matches!(
+            &commands_in(&[&[0; 64][..], &ping].concat())[..],
+            [Command::Ping {
+                ttl_deciseconds: 30,
+                ..
+            }]
+        ));
+        p.drive().unwrap();
+        // b got a PING with a 3 s TTL; a got the PONG, so its heartbeat timeout is off.
+        assert_eq!(p.b.poll_timeout(), Some(p.now + Duration::from_secs(3)));
+        assert_eq!(p.a.poll_timeout(), Some(p.now + Duration::from_secs(1)));
+    }
+    assert!(
+        p.a_events.len() == 1 && p.b_events.len() == 1,
+        "heartbeats are not events"
+    );
+}
+
+#[test]
+fn heartbeat_timeout_without_traffic() {
+    let mut p = Pair::new(
+        heartbeat_config(SocketType::Dealer),
+        SessionConfig::new(SocketType::Router),
+    );
+    p.drive().unwrap();
+    p.advance(Duration::from_secs(1));
+    p.tick().0.unwrap(); // PING queued, never delivered
+    p.advance(Duration::from_secs(1));
+    p.tick().0.unwrap(); // second PING; the timeout still counts from the first
+    assert_eq!(p.a.poll_timeout(), Some(p.base + Duration::from_secs(3)));
+    p.advance(Duration::from_secs(1));
+    assert_eq!(p.tick().0, Err(SessionError::HeartbeatTimeout));
+}
+
+#[test]
+fn peer_ttl_expires() {
+    let mut p = Pair::new(
+        heartbeat_config(SocketType::Dealer),
+        SessionConfig::new(SocketType::Router),
+    );
+    p.drive().unwrap();
+    p.advance(Duration::from_secs(1));
+    p.tick().0.unwrap();
+    p.drive().unwrap();
+    let start = p.now;
+    // a goes silent: drop everything it sends from now on.
+    p.b.handle_timeout(start + Duration::from_millis(2999))
+        .unwrap();
+    assert_eq!(
+        p.b.handle_timeout(start + Duration::from_secs(3)),
+        Err(SessionError::PeerTtlExpired)
+    );
+}
+
+#[test]
+fn pong_echoes_ping_context() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let ping = command(&Command::Ping {
+        ttl_deciseconds: 0,
+        context: Bytes::from_static(b"0123456789abcdef"),
+    });
+    let out_before = drain(&mut s);
+    feed(&mut s, &libzmq_dealer_then(&ping), false, now)
+        .1
+        .unwrap();
+    let out = [out_before, drain(&mut s)].concat();
+    let cmds = commands_in(&out);
+    assert!(
+        matches!(&cmds[..], [Command::Ready(_), Command::Pong { context }] if &context[..] == b"0123456789abcdef")
+    );
+}
+
+#[test]
+fn no_heartbeats_with_a_3_0_peer() {
+    let now = std::time::Instant::now();
+    let mut s = Session::new(heartbeat_config(SocketType::Dealer), now);
+    let mut bytes = greeting(3, 0, b"NULL");
+    bytes.extend(ready("ROUTER", None));
+    let (events, result) = feed(&mut s, &bytes, false, now);
+    result.unwrap();
+    assert!(matches!(&events[..], [SessionEvent::Ready(p)] if p.minor_version == 0));
+    assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn subscriptions_3_1_are_commands() {
+    let mut p = Pair::of(SocketType::Sub, SocketType::Pub);
+    p.drive().unwrap();
+    p.a.send_subscription(b"topic", true);
+    assert_eq!(p.a.pending_output(), &fixture("subscribe_topic")[..]);
+    p.a.send_subscription(b"topic", false);
+    p.drive().unwrap();
+    let got: Vec<_> = p
+        .b_events
+        .iter()
+        .skip(1)
+        .map(|e| format!("{e:?}"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            format!(
+                "{:?}",
+                SessionEvent::Subscribe(Bytes::from_static(b"topic"))
+            ),
+            format!("{:?}", SessionEvent::Cancel(Bytes::from_static(b"topic"))),
+        ]
+    );
+}
+
+#[test]
+fn subscriptions_3_0_are_messages() {
+    let (mut s, now) = session(SocketType::Sub);
+    let mut bytes = greeting(3, 0, b"NULL");
+    bytes.extend(ready("PUB", None));
+    feed(&mut s, &bytes, false, now).1.unwrap();
+    drain(&mut s);
+    s.send_subscription(b"ab", true);
+    s.send_subscription(b"ab", false);
+    assert_eq!(s.pending_output(), b"\x00\x03\x01ab\x00\x03\x00ab");
+}
+
+#[test]
+fn pub_accepts_3_0_subscription_messages() {
+    let (mut s, now) = session(SocketType::XPub);
+    let mut bytes = greeting(3, 0, b"NULL");
+    bytes.extend(ready("XSUB", None));
+    bytes.extend(b"\x00\x03\x01ab\x00\x01\x00\x00\x01\x02");
+    let (events, result) = feed(&mut s, &bytes, false, now);
+    result.unwrap();
+    let got: Vec<_> = events.iter().skip(1).map(|e| format!("{e:?}")).collect();
+    assert_eq!(
+        got,
+        [
+            format!("{:?}", SessionEvent::Subscribe(Bytes::from_static(b"ab"))),
+            format!("{:?}", SessionEvent::Cancel(Bytes::new())),
+            format!("{:?}", SessionEvent::Message(Message::from(&b"\x02"[..]))),
+        ]
+    );
+}
+
+#[test]
+fn future_major_version_is_accepted_as_3_1() {
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(4, 0, b"NULL");
+    bytes.extend(ready("DEALER", Some(b"x")));
+    let (events, result) = feed(&mut s, &bytes, false, now);
+    result.unwrap();
+    assert!(
+        matches!(&events[..], [SessionEvent::Ready(p)] if p.minor_version == 1 && p.routing_id.as_deref() == Some(&b"x"[..]))
+    );
+}
