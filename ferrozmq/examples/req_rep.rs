@@ -1,0 +1,24 @@
+//! Request-reply in a dozen lines: a REP echo thread and a REQ client.
+
+use ferrozmq::{Socket, SocketType};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let rep = Socket::new(SocketType::Rep);
+    let endpoint = rep.bind("tcp://127.0.0.1:*")?;
+    std::thread::spawn(
+        move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            loop {
+                let request = rep.recv()?;
+                rep.send(request)?; // echo
+            }
+        },
+    );
+    let req = Socket::new(SocketType::Req);
+    req.connect(&endpoint)?;
+    for word in ["hello", "world"] {
+        req.send(word)?;
+        let reply = req.recv()?;
+        println!("{word} -> {}", String::from_utf8_lossy(&reply.frames()[0]));
+    }
+    Ok(())
+}

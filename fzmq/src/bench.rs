@@ -1,0 +1,400 @@
+//! `fzmq bench`: throughput (PUSH/PULL) and latency (REQ/REP) measured in one process, a
+//! sender thread and a receiver thread talking over tcp loopback, ipc or inproc.
+//!
+//! Methods follow libzmq's perf tools so figures compare: throughput is timed at the receiver
+//! from the first message to the last (`local_thr`), latency is half the round trip of a
+//! REQ/REP echo (`local_lat`/`remote_lat`). The split-process tools (thr-recv, thr-send,
+//! lat-echo, lat-ping) are meant to become subcommands of [`BenchArgs`], each one half
+//! (sender or receiver thread body) of [`throughput`] or [`latency`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::{Args, ValueEnum};
+use ferrozmq::{Bytes, Context, Message, Socket, SocketType};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// `fzmq bench` arguments. With no flags: the default suite, over tcp loopback.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// Transport between the two threads.
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    transport: Transport,
+    /// Message size in bytes (instead of the default 16 B and 4 KiB).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    size: Option<u64>,
+    /// Messages per throughput test [default: 2000000 for small messages, 200000 above 1 KiB].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// Round trips of the latency test [default: 20000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    round_trips: Option<u64>,
+}
+
+/// Where the bench sockets meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transport {
+    Tcp,
+    Ipc,
+    Inproc,
+}
+
+/// One test of the suite.
+#[derive(Debug, Clone, Copy)]
+enum Test {
+    Throughput { size: usize, count: u64 },
+    Latency { size: usize, round_trips: u64 },
+}
+
+/// What a test measured.
+#[derive(Debug)]
+enum Outcome {
+    Throughput {
+        size: usize,
+        count: u64,
+        elapsed: Duration,
+    },
+    Latency {
+        size: usize,
+        /// One-way latencies (round trip / 2), sorted.
+        one_way: Vec<Duration>,
+    },
+}
+
+/// How long the bench waits for any single message before declaring the run stuck.
+const STALL: Duration = Duration::from_secs(10);
+/// Untimed round trips before the latency test, so connection set-up is not measured.
+const WARM_UP: u64 = 100;
+
+pub(crate) fn run(args: BenchArgs) -> Result<()> {
+    let tests = suite(&args);
+    let mut outcomes = Vec::new();
+    for (i, test) in tests.iter().enumerate() {
+        let endpoint = Endpoint::new(args.transport, i);
+        let ctx = Context::new();
+        let outcome = match *test {
+            Test::Throughput { size, count } => {
+                let bar = progress(count, format!("throughput {}", Size(size)));
+                throughput(&ctx, &endpoint, size, count, &bar)
+            }
+            Test::Latency { size, round_trips } => {
+                let bar = progress(round_trips, format!("latency {}", Size(size)));
+                latency(&ctx, &endpoint, size, round_trips, &bar)
+            }
+        };
+        ctx.terminate();
+        outcomes.push(outcome.with_context(|| format!("{test:?} over {:?}", args.transport))?);
+    }
+    print_table(args.transport, &outcomes);
+    Ok(())
+}
+
+/// The tests to run: 16 B and 4 KiB throughput and 16 B latency, or `--size` alone.
+fn suite(args: &BenchArgs) -> Vec<Test> {
+    let default_count = |size: usize| if size > 1024 { 200_000 } else { 2_000_000 };
+    let sizes = match args.size {
+        Some(size) => vec![usize::try_from(size).unwrap_or(usize::MAX)],
+        None => vec![16, 4096],
+    };
+    let mut tests: Vec<Test> = sizes
+        .iter()
+        .map(|&size| Test::Throughput {
+            size,
+            count: args.count.unwrap_or_else(|| default_count(size)),
+        })
+        .collect();
+    tests.push(Test::Latency {
+        size: sizes[0],
+        round_trips: args.round_trips.unwrap_or(20_000),
+    });
+    tests
+}
+
+/// PUSH in a sender thread, PULL here; timed from the first message received to the last.
+fn throughput(
+    ctx: &Context,
+    endpoint: &Endpoint,
+    size: usize,
+    count: u64,
+    bar: &ProgressBar,
+) -> Result<Outcome> {
+    let pull = ctx.socket(SocketType::Pull);
+    let ep = pull.bind(&endpoint.address)?;
+    let push = ctx.socket(SocketType::Push);
+    push.connect(&ep)?;
+    let payload = Bytes::from(vec![0x5a; size]);
+    let sender = thread::spawn(move || -> Result<()> {
+        for _ in 0..count {
+            push.send(Message::from(payload.clone()))
+                .map_err(|e| anyhow!("send: {e}"))?;
+        }
+        Ok(())
+    });
+
+    let first = receive(&pull)?;
+    check_size(&first, size)?;
+    let start = Instant::now();
+    for i in 1..count {
+        let msg = receive(&pull)?;
+        if i % 4096 == 0 {
+            check_size(&msg, size)?;
+            bar.set_position(i);
+        }
+    }
+    let elapsed = start.elapsed();
+    bar.finish_and_clear();
+    sender
+        .join()
+        .map_err(|_| anyhow!("sender thread panicked"))??;
+    Ok(Outcome::Throughput {
+        size,
+        count,
+        elapsed,
+    })
+}
+
+/// REP echoing in a thread, REQ here; each round trip timed on its own.
+fn latency(
+    ctx: &Context,
+    endpoint: &Endpoint,
+    size: usize,
+    round_trips: u64,
+    bar: &ProgressBar,
+) -> Result<Outcome> {
+    let rep = ctx.socket(SocketType::Rep);
+    let ep = rep.bind(&endpoint.address)?;
+    let req = ctx.socket(SocketType::Req);
+    req.connect(&ep)?;
+    let echo = thread::spawn(move || -> Result<()> {
+        for _ in 0..WARM_UP + round_trips {
+            let msg = receive(&rep)?;
+            rep.send(msg).map_err(|e| anyhow!("echo send: {e}"))?;
+        }
+        Ok(())
+    });
+
+    let payload = Bytes::from(vec![0x5a; size]);
+    let mut one_way = Vec::with_capacity(usize::try_from(round_trips).unwrap_or(0));
+    for i in 0..WARM_UP + round_trips {
+        let start = Instant::now();
+        req.send(Message::from(payload.clone()))
+            .map_err(|e| anyhow!("send: {e}"))?;
+        let reply = receive(&req)?;
+        let rtt = start.elapsed();
+        check_size(&reply, size)?;
+        if i >= WARM_UP {
+            one_way.push(rtt / 2);
+            if i % 256 == 0 {
+                bar.set_position(i - WARM_UP);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    echo.join().map_err(|_| anyhow!("echo thread panicked"))??;
+    one_way.sort_unstable();
+    Ok(Outcome::Latency { size, one_way })
+}
+
+fn receive(socket: &Socket) -> Result<Message> {
+    socket
+        .recv_timeout(Some(STALL))
+        .map_err(|e| anyhow!("receive: {e} (waited {STALL:?})"))
+}
+
+fn check_size(msg: &Message, size: usize) -> Result<()> {
+    if msg.len() != 1 || msg.byte_len() != size {
+        bail!(
+            "received {} frame(s) of {} bytes, sent 1 of {size}",
+            msg.len(),
+            msg.byte_len()
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr; indicatif draws nothing when stderr is not a terminal.
+fn progress(len: u64, name: String) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template(
+        "{prefix:>22} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(name);
+    bar
+}
+
+fn print_table(transport: Transport, outcomes: &[Outcome]) {
+    let transport = format!("{transport:?}").to_ascii_lowercase();
+    println!(
+        "{:<22} {:<9} {:>8} {:>10} {:>12} {:>10}",
+        "throughput PUSH/PULL", "transport", "size", "messages", "msg/s", "MB/s"
+    );
+    for o in outcomes {
+        if let Outcome::Throughput {
+            size,
+            count,
+            elapsed,
+        } = o
+        {
+            // The first message starts the clock, so count - 1 were timed.
+            let secs = elapsed.as_secs_f64().max(1e-9);
+            let rate = (count.saturating_sub(1)) as f64 / secs;
+            println!(
+                "{:<22} {:<9} {:>8} {:>10} {:>12.0} {:>10.1}",
+                "",
+                transport,
+                Size(*size).to_string(),
+                count,
+                rate,
+                rate * *size as f64 / 1e6
+            );
+        }
+    }
+    println!();
+    println!(
+        "{:<22} {:<9} {:>8} {:>10} {:>12} {:>10} {:>10}",
+        "latency REQ/REP", "transport", "size", "trips", "mean µs", "p50 µs", "p99 µs"
+    );
+    for o in outcomes {
+        if let Outcome::Latency { size, one_way } = o {
+            println!(
+                "{:<22} {:<9} {:>8} {:>10} {:>12.1} {:>10.1} {:>10.1}",
+                "(one-way = rtt / 2)",
+                transport,
+                Size(*size).to_string(),
+                one_way.len(),
+                micros(mean(one_way)),
+                micros(percentile(one_way, 50.0)),
+                micros(percentile(one_way, 99.0)),
+            );
+        }
+    }
+}
+
+fn mean(sorted: &[Duration]) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted.iter().sum::<Duration>() / u32::try_from(sorted.len()).unwrap_or(u32::MAX)
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], pct: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (pct / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// A bench endpoint; an ipc socket file is removed when dropped.
+#[derive(Debug)]
+struct Endpoint {
+    address: String,
+    ipc_path: Option<PathBuf>,
+}
+
+impl Endpoint {
+    fn new(transport: Transport, test: usize) -> Endpoint {
+        let pid = std::process::id();
+        match transport {
+            Transport::Tcp => Endpoint {
+                address: "tcp://127.0.0.1:*".into(),
+                ipc_path: None,
+            },
+            Transport::Ipc => {
+                let path = std::env::temp_dir().join(format!("fzmq-bench-{pid}-{test}.ipc"));
+                Endpoint {
+                    address: format!("ipc://{}", path.display()),
+                    ipc_path: Some(path),
+                }
+            }
+            Transport::Inproc => Endpoint {
+                address: format!("inproc://fzmq-bench-{pid}-{test}"),
+                ipc_path: None,
+            },
+        }
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        if let Some(path) = &self.ipc_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A byte count for humans: 16 B, 4 KiB.
+struct Size(usize);
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            n if n >= 1 << 20 && n % (1 << 20) == 0 => write!(f, "{} MiB", n >> 20),
+            n if n >= 1 << 10 && n % (1 << 10) == 0 => write!(f, "{} KiB", n >> 10),
+            n => write!(f, "{n} B"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: &[u64]) -> Vec<Duration> {
+        v.iter().map(|&m| Duration::from_millis(m)).collect()
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let samples = ms(&(1..=100).collect::<Vec<_>>());
+        assert_eq!(percentile(&samples, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&samples, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&ms(&[7]), 99.0), Duration::from_millis(7));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+        assert_eq!(mean(&ms(&[1, 2, 6])), Duration::from_millis(3));
+    }
+
+    #[test]
+    fn sizes_print_in_binary_units() {
+        assert_eq!(Size(16).to_string(), "16 B");
+        assert_eq!(Size(4096).to_string(), "4 KiB");
+        assert_eq!(Size(1000).to_string(), "1000 B");
+        assert_eq!(Size(1 << 20).to_string(), "1 MiB");
+    }
+
+    #[test]
+    fn default_suite_and_overrides() {
+        let args = BenchArgs {
+            transport: Transport::Tcp,
+            size: None,
+            count: None,
+            round_trips: None,
+        };
+        let tests = format!("{:?}", suite(&args));
+        assert_eq!(
+            tests,
+            "[Throughput { size: 16, count: 2000000 }, Throughput { size: 4096, count: 200000 }, \
+             Latency { size: 16, round_trips: 20000 }]"
+        );
+        let args = BenchArgs {
+            size: Some(100),
+            count: Some(5),
+            ..args
+        };
+        assert_eq!(
+            format!("{:?}", suite(&args)),
+            "[Throughput { size: 100, count: 5 }, Latency { size: 100, round_trips: 20000 }]"
+        );
+    }
+}

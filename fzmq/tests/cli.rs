@@ -1,0 +1,324 @@
+//! Runs the built `fzmq` binary as a user would. Processes synchronise on the
+//! `listening on <endpoint>` line each binding side prints on stderr, and on process exit;
+//! every wait has a generous deadline after which the process is killed and the test fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Upper bound for anything a test waits for; far above what a healthy run needs.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A running `fzmq` with its output collected in the background.
+struct Fzmq {
+    child: Child,
+    /// Held open until the process is finished, as a user who has not typed yet.
+    _stdin: Option<ChildStdin>,
+    name: String,
+    stderr_lines: Receiver<String>,
+    stdout: JoinHandle<String>,
+}
+
+/// How a finished `fzmq` ended.
+#[derive(Debug)]
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Fzmq {
+    /// Starts `fzmq ARGS` with `input` on stdin (closed after it), or stdin left open if `None`.
+    fn start(args: &[&str], input: Option<&str>) -> Fzmq {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fzmq"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn fzmq");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let stdin = match input {
+            Some(input) => {
+                stdin.write_all(input.as_bytes()).expect("write stdin");
+                None
+            }
+            None => Some(stdin),
+        };
+        let mut out = child.stdout.take().expect("stdout");
+        let stdout = thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out.read_to_string(&mut s);
+            s
+        });
+        let err = child.stderr.take().expect("stderr");
+        let (tx, stderr_lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Fzmq {
+            child,
+            _stdin: stdin,
+            name: args.join(" "),
+            stderr_lines,
+            stdout,
+        }
+    }
+
+    /// Waits for the `listening on EP` line and returns EP.
+    fn listening_on(&mut self) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        let mut seen = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) => match line.strip_prefix("listening on ") {
+                    Some(ep) => return ep.to_owned(),
+                    None => seen.push_str(&format!("{line}\n")),
+                },
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "`fzmq {}` printed no `listening on` line: {seen}",
+                        self.name
+                    );
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("`fzmq {}` exited without listening: {seen}", self.name)
+                }
+            }
+        }
+    }
+
+    /// Waits for the process to exit (killing it at the deadline and failing).
+    fn finish(mut self) -> Finished {
+        let deadline = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let stderr: Vec<String> = self.stderr_lines.try_iter().collect();
+                panic!(
+                    "`fzmq {}` still running after {DEADLINE:?}; stderr: {stderr:?}",
+                    self.name
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        let stdout = self.stdout.join().expect("stdout reader");
+        let stderr: Vec<String> = self.stderr_lines.iter().collect();
+        Finished {
+            status,
+            stdout,
+            stderr: stderr.join("\n"),
+        }
+    }
+}
+
+impl Finished {
+    fn assert_success(&self) -> &Self {
+        assert!(self.status.success(), "{self:#?}");
+        self
+    }
+
+    fn assert_code(&self, code: i32, stderr_has: &str) -> &Self {
+        assert_eq!(self.status.code(), Some(code), "{self:#?}");
+        assert!(
+            self.stderr.contains(stderr_has),
+            "stderr lacks {stderr_has:?}: {self:#?}"
+        );
+        self
+    }
+}
+
+fn run(args: &[&str]) -> Finished {
+    Fzmq::start(args, Some("")).finish()
+}
+
+#[test]
+fn no_arguments_is_a_usage_error() {
+    run(&[]).assert_code(2, "Usage: fzmq <COMMAND>");
+}
+
+#[test]
+fn an_endpoint_is_required() {
+    run(&["req"]).assert_code(2, "--bind <EP>|--connect <EP>");
+}
+
+#[test]
+fn unknown_socket_type_is_a_usage_error() {
+    run(&["rabbit", "--bind", "tcp://127.0.0.1:*"]).assert_code(2, "unrecognized subcommand");
+}
+
+#[test]
+fn echo_needs_a_receiving_type() {
+    run(&["push", "--connect", "tcp://127.0.0.1:5555", "--echo"]).assert_code(2, "--echo");
+}
+
+#[test]
+fn bad_option_values_are_usage_errors() {
+    run(&["pull", "--bind", "tcp://127.0.0.1:*", "--linger", "-5"]).assert_code(2, "--linger");
+    run(&["pull", "--bind", "tcp://127.0.0.1:*", "--timeout", "soon"]).assert_code(2, "soon");
+    run(&["pull", "--bind", "tcp://127.0.0.1:*", "--count", "0"]).assert_code(2, "--count");
+}
+
+#[test]
+fn invalid_endpoint_exits_2_with_the_library_message() {
+    run(&["pull", "--bind", "127.0.0.1:5555"]).assert_code(2, "no transport");
+    run(&["pull", "--connect", "udp://127.0.0.1:5555"]).assert_code(2, "unsupported transport");
+}
+
+#[test]
+fn req_round_trips_lines_through_rep_echo() {
+    let mut rep = Fzmq::start(
+        &[
+            "rep",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--echo",
+            "--count",
+            "3",
+        ],
+        None,
+    );
+    let ep = rep.listening_on();
+    assert!(ep.starts_with("tcp://127.0.0.1:"), "{ep}");
+    let req = Fzmq::start(&["req", "--connect", &ep], Some("one\ntwo words\n\n")).finish();
+    req.assert_success();
+    assert_eq!(req.stdout, "one\ntwo words\n\n");
+    let rep = rep.finish();
+    rep.assert_success();
+    assert_eq!(rep.stdout, "one\ntwo words\n\n");
+}
+
+#[test]
+fn rep_replies_with_stdin_lines() {
+    let mut rep = Fzmq::start(
+        &["rep", "--bind", "tcp://127.0.0.1:*", "--count", "2"],
+        Some("pong 1\npong 2\n"),
+    );
+    let ep = rep.listening_on();
+    let req = Fzmq::start(&["req", "--connect", &ep], Some("ping 1\nping 2\n")).finish();
+    req.assert_success();
+    assert_eq!(req.stdout, "pong 1\npong 2\n");
+    let rep = rep.finish();
+    rep.assert_success();
+    assert_eq!(rep.stdout, "ping 1\nping 2\n");
+}
+
+#[test]
+fn push_pull_stop_after_count() {
+    let mut pull = Fzmq::start(
+        &["pull", "--bind", "tcp://127.0.0.1:*", "--count", "3"],
+        None,
+    );
+    let ep = pull.listening_on();
+    let push = Fzmq::start(
+        &["push", "--connect", &ep, "--count", "3"],
+        Some("a\nb\nc\nd\ne\n"),
+    )
+    .finish();
+    push.assert_success();
+    let pull = pull.finish();
+    pull.assert_success();
+    assert_eq!(pull.stdout, "a\nb\nc\n");
+}
+
+#[test]
+fn push_pull_over_ipc() {
+    let path = std::env::temp_dir().join(format!("fzmq-cli-test-{}.ipc", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let ep = format!("ipc://{}", path.display());
+    let mut pull = Fzmq::start(&["pull", "--bind", &ep, "--count", "2"], None);
+    assert_eq!(pull.listening_on(), ep);
+    Fzmq::start(&["push", "--connect", &ep], Some("over\nipc\n"))
+        .finish()
+        .assert_success();
+    let pull = pull.finish();
+    pull.assert_success();
+    assert_eq!(pull.stdout, "over\nipc\n");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn frames_and_hex_survive_the_trip() {
+    let mut pull = Fzmq::start(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "-d",
+            ",",
+            "--count",
+            "2",
+        ],
+        None,
+    );
+    let ep = pull.listening_on();
+    Fzmq::start(
+        &["push", "--connect", &ep, "--hex", "-d", ","],
+        Some("6869,00ff,\n307831\n"),
+    )
+    .finish()
+    .assert_success();
+    let pull = pull.finish();
+    pull.assert_success();
+    // "0x1" is plain text; "hi" too; 00ff is binary so it prints as 0x-hex.
+    assert_eq!(pull.stdout, "hi,0x00ff,\n0x1\n");
+}
+
+#[test]
+fn dealer_and_router_exchange_multipart_messages() {
+    let mut router = Fzmq::start(
+        &[
+            "router",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--echo",
+            "-d",
+            "|",
+            "--count",
+            "2",
+        ],
+        None,
+    );
+    let ep = router.listening_on();
+    let dealer = Fzmq::start(
+        &[
+            "dealer",
+            "--connect",
+            &ep,
+            "--identity",
+            "me",
+            "-d",
+            "|",
+            "--count",
+            "2",
+        ],
+        Some("a|b\nc\n"),
+    )
+    .finish();
+    dealer.assert_success();
+    assert_eq!(dealer.stdout, "a|b\nc\n");
+    let router = router.finish();
+    router.assert_success();
+    assert_eq!(router.stdout, "me|a|b\nme|c\n");
+}
+
+#[test]
+fn timeout_fails_when_nothing_arrives() {
+    let started = Instant::now();
+    let pull = run(&["pull", "--bind", "tcp://127.0.0.1:*", "--timeout", "0.3"]);
+    pull.assert_code(1, "timed out");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
