@@ -5,14 +5,11 @@ use ferrozmq::{Socket, SocketType};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rep = Socket::new(SocketType::Rep);
     let endpoint = rep.bind("tcp://127.0.0.1:*")?;
-    std::thread::spawn(
-        move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-            loop {
-                let request = rep.recv()?;
-                rep.send(request)?; // echo
-            }
-        },
-    );
+    std::thread::spawn(move || {
+        while let Ok(request) = rep.recv() {
+            let _ = rep.send(request); // echo it back
+        }
+    });
     let req = Socket::new(SocketType::Req);
     req.connect(&endpoint)?;
     for word in ["hello", "world"] {
