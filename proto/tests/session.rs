@@ -531,3 +531,29 @@ fn future_major_version_is_accepted_as_3_1() {
         matches!(&events[..], [SessionEvent::Ready(p)] if p.minor_version == 1 && p.routing_id.as_deref() == Some(&b"x"[..]))
     );
 }
+
+proptest::proptest! {
+    /// Arbitrary bytes after a valid handshake, in arbitrary chunks, never panic a session,
+    /// and an error leaves it dead.
+    #[test]
+    fn arbitrary_traffic_never_panics(
+        data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        chunk in 1usize..40,
+    ) {
+        let now = std::time::Instant::now();
+        let mut config = SessionConfig::new(SocketType::Router);
+        config.max_msg_size = Some(200);
+        let mut s = Session::new(config, now);
+        let bytes = libzmq_dealer_then(&data);
+        let mut buf = BytesMut::new();
+        for piece in bytes.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            if s.handle_input(&mut buf, now).is_err() {
+                proptest::prop_assert!(s.handle_input(&mut buf, now).is_err());
+                proptest::prop_assert!(!s.is_ready());
+                break;
+            }
+            while s.poll_event().is_some() {}
+        }
+    }
+}
