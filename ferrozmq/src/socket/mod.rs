@@ -1,8 +1,20 @@
-//! [`Socket`]: the public, thread-safe socket handle.
+//! [`Socket`]: the public, thread-safe socket handle, and the endpoint operations (bind,
+//! connect, unbind, disconnect) that hand listeners and connects to the engine.
 
-use std::time::Duration;
+pub(crate) mod core;
+pub(crate) mod pattern;
+pub(crate) mod pipe;
 
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use self::core::{SocketCore, Wait};
+use crate::endpoint::Endpoint;
+use crate::engine::Command;
 use crate::error::{BindError, ConnectError, DetachError, OptionError, RecvError, SendError};
+use crate::transport::{bind_ipc, bind_tcp, Target};
 use crate::{Context, Message, Options, SocketOption, SocketType};
 
 /// A ZeroMQ socket. `Send + Sync` and cheap to clone: clones are handles to the same socket,
@@ -10,10 +22,24 @@ use crate::{Context, Message, Options, SocketOption, SocketType};
 /// received whole (all frames at once), so concurrent senders never interleave frames.
 ///
 /// The socket closes when [`Socket::close`] is called or the last handle is dropped; pending
-/// outgoing messages are then kept for at most LINGER.
+/// outgoing messages are then flushed in the background for at most LINGER.
 #[derive(Clone, Debug)]
 pub struct Socket {
-    _p: (),
+    handle: Arc<Handle>,
+}
+
+/// Closes the socket when the last `Socket` clone goes.
+#[derive(Debug)]
+struct Handle {
+    core: Arc<SocketCore>,
+    /// Keeps the context (and its I/O thread) alive while the socket is.
+    _ctx: Context,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.core.close();
+    }
 }
 
 impl Socket {
@@ -22,63 +48,190 @@ impl Socket {
         Context::global().socket(socket_type)
     }
 
+    pub(crate) fn from_core(core: Arc<SocketCore>, ctx: Context) -> Socket {
+        Socket {
+            handle: Arc::new(Handle { core, _ctx: ctx }),
+        }
+    }
+
+    fn core(&self) -> &Arc<SocketCore> {
+        &self.handle.core
+    }
+
     /// The socket's type.
     pub fn socket_type(&self) -> SocketType {
-        todo!()
+        self.core().socket_type
     }
 
     /// Binds to an endpoint and returns the resolved endpoint (e.g. with the ephemeral port
     /// chosen for `tcp://127.0.0.1:*`), also kept as [`Socket::last_endpoint`].
     pub fn bind(&self, endpoint: &str) -> Result<String, BindError> {
-        let _ = endpoint;
-        todo!()
+        let ep = Endpoint::parse(endpoint)?;
+        let core = self.core();
+        let opts = core.options();
+        if core.is_closed() {
+            return Err(BindError::Closed);
+        }
+        let (listener, resolved, unlink) = match &ep {
+            Endpoint::Tcp { host, port } => {
+                let addr = Endpoint::tcp_bind_addr(host, *port)?;
+                let (l, resolved) = bind_tcp(addr, &opts)?;
+                (Some(l), resolved, None)
+            }
+            Endpoint::Ipc(path) => {
+                let path = if path.as_os_str() == "*" {
+                    ipc_wildcard_path()
+                } else {
+                    path.clone()
+                };
+                let l = bind_ipc(&path)?;
+                (Some(l), format!("ipc://{}", path.display()), Some(path))
+            }
+            Endpoint::Inproc(name) => {
+                core.ctx.inproc_bind(name, core)?;
+                (None, endpoint.to_owned(), None)
+            }
+        };
+        let bind_id = {
+            let mut st = core.lock();
+            let id = st.next_endpoint_id;
+            st.next_endpoint_id += 1;
+            st.binds.insert(resolved.clone(), id);
+            st.binds.insert(endpoint.to_owned(), id);
+            st.last_endpoint = Some(resolved.clone());
+            id
+        };
+        if let Some(listener) = listener {
+            core.ctx.reactor.send(Command::Listen {
+                socket: core.clone(),
+                bind_id,
+                listener,
+                unlink,
+            });
+        }
+        Ok(resolved)
     }
 
-    /// Connects to an endpoint. The connection is made (and remade after failures) in the
-    /// background; messages queue for it meanwhile unless IMMEDIATE is set.
+    /// Connects to an endpoint. The connection is made (and remade after failures, with
+    /// RECONNECT_IVL back-off) in the background; messages queue for it meanwhile unless
+    /// IMMEDIATE is set. inproc endpoints may be connected before they are bound.
     pub fn connect(&self, endpoint: &str) -> Result<(), ConnectError> {
-        let _ = endpoint;
-        todo!()
+        let ep = Endpoint::parse(endpoint)?;
+        let core = self.core();
+        let target = match &ep {
+            Endpoint::Tcp { host, port } => {
+                Some(Target::Tcp(Endpoint::tcp_connect_addr(host, *port)?))
+            }
+            Endpoint::Ipc(path) => Some(Target::Ipc(path.clone())),
+            Endpoint::Inproc(_) => None,
+        };
+        let (connect_id, peer) = {
+            let mut st = core.lock();
+            if st.closed {
+                return Err(ConnectError::Closed);
+            }
+            let id = st.next_endpoint_id;
+            st.next_endpoint_id += 1;
+            let persistent = !st.options.immediate || target.is_none();
+            let peer = persistent.then(|| core.create_peer(&mut st, true).peer);
+            st.connects.insert(endpoint.to_owned(), (id, peer));
+            (id, peer)
+        };
+        match (target, &ep) {
+            (Some(target), _) => {
+                core.ctx.reactor.send(Command::Connect {
+                    socket: core.clone(),
+                    connect_id,
+                    target,
+                    peer,
+                });
+            }
+            (None, Endpoint::Inproc(name)) => {
+                if let Some(peer) = peer {
+                    core.ctx.inproc_connect(name, core, peer);
+                }
+            }
+            (None, _) => {}
+        }
+        Ok(())
     }
 
-    /// Stops listening on an endpoint given to (or returned by) `bind`.
+    /// Stops listening on an endpoint given to (or returned by) `bind`. Connections already
+    /// accepted stay up.
     pub fn unbind(&self, endpoint: &str) -> Result<(), DetachError> {
-        let _ = endpoint;
-        todo!()
+        let ep = Endpoint::parse(endpoint)?;
+        let core = self.core();
+        let id = {
+            let mut st = core.lock();
+            if st.closed {
+                return Err(DetachError::Closed);
+            }
+            let id = st
+                .binds
+                .get(endpoint)
+                .copied()
+                .ok_or_else(|| DetachError::NotFound(endpoint.to_owned()))?;
+            st.binds.retain(|_, v| *v != id);
+            id
+        };
+        if let Endpoint::Inproc(name) = &ep {
+            core.ctx.inproc_unbind(name, core);
+        } else {
+            core.ctx.reactor.send(Command::Unbind {
+                socket_id: core.id,
+                bind_id: id,
+            });
+        }
+        Ok(())
     }
 
     /// Drops the connection made by `connect` to this endpoint, and its queue.
     pub fn disconnect(&self, endpoint: &str) -> Result<(), DetachError> {
-        let _ = endpoint;
-        todo!()
+        Endpoint::parse(endpoint)?;
+        let core = self.core();
+        let (id, peer) = {
+            let mut st = core.lock();
+            if st.closed {
+                return Err(DetachError::Closed);
+            }
+            st.connects
+                .remove(endpoint)
+                .ok_or_else(|| DetachError::NotFound(endpoint.to_owned()))?
+        };
+        core.ctx.reactor.send(Command::Disconnect {
+            socket_id: core.id,
+            connect_id: id,
+        });
+        if let Some(peer) = peer {
+            core.remove_peer(peer);
+        }
+        Ok(())
     }
 
     /// The endpoint resolved by the last successful `bind` (ZMQ_LAST_ENDPOINT).
     pub fn last_endpoint(&self) -> Option<String> {
-        todo!()
+        self.core().lock().last_endpoint.clone()
     }
 
     /// Sets one option. Like libzmq, options affect connections made after the call.
     pub fn set_option(&self, option: SocketOption) -> Result<(), OptionError> {
-        let _ = option;
-        todo!()
+        self.core().set_option(option)
     }
 
     /// A snapshot of the socket's options.
     pub fn options(&self) -> Options {
-        todo!()
+        self.core().options()
     }
 
     /// Sends a message, blocking up to SNDTIMEO (forever by default) until a peer can take it.
     pub fn send(&self, msg: impl Into<Message>) -> Result<(), SendError> {
-        let _ = msg.into();
-        todo!()
+        let timeout = self.core().lock().options.sndtimeo;
+        self.send_timeout(msg, timeout)
     }
 
     /// Sends without blocking; `WouldBlock` if no peer can take the message now.
     pub fn try_send(&self, msg: impl Into<Message>) -> Result<(), SendError> {
-        let _ = msg.into();
-        todo!()
+        self.core().send(msg.into(), Wait::No)
     }
 
     /// Sends, waiting at most `timeout` (`None`: forever).
@@ -87,40 +240,73 @@ impl Socket {
         msg: impl Into<Message>,
         timeout: Option<Duration>,
     ) -> Result<(), SendError> {
-        let _ = (msg.into(), timeout);
-        todo!()
+        self.core().send(msg.into(), wait_for(timeout))
     }
 
     /// Receives a message, blocking up to RCVTIMEO (forever by default).
     pub fn recv(&self) -> Result<Message, RecvError> {
-        todo!()
+        let timeout = self.core().lock().options.rcvtimeo;
+        self.recv_timeout(timeout)
     }
 
     /// Receives without blocking; `WouldBlock` if nothing is queued.
     pub fn try_recv(&self) -> Result<Message, RecvError> {
-        todo!()
+        self.core().recv(Wait::No)
     }
 
     /// Receives, waiting at most `timeout` (`None`: forever).
     pub fn recv_timeout(&self, timeout: Option<Duration>) -> Result<Message, RecvError> {
-        let _ = timeout;
-        todo!()
+        self.core().recv(wait_for(timeout))
     }
 
-    /// Sends asynchronously; the future works under any executor.
+    /// Sends asynchronously; the future works under any executor (it is woken by the socket
+    /// itself, not by a runtime's reactor).
     pub async fn send_async(&self, msg: impl Into<Message>) -> Result<(), SendError> {
-        let _ = msg.into();
-        todo!()
+        let mut msg = Some(msg.into());
+        poll_fn(|cx| {
+            let Some(m) = msg.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            match self.core().poll_send(m, cx.waker()) {
+                Err(e) if e.kind() == crate::SendErrorKind::WouldBlock => {
+                    msg = Some(e.into_message());
+                    Poll::Pending
+                }
+                other => Poll::Ready(other),
+            }
+        })
+        .await
     }
 
     /// Receives asynchronously; the future works under any executor.
     pub async fn recv_async(&self) -> Result<Message, RecvError> {
-        todo!()
+        poll_fn(|cx| match self.core().poll_recv(cx.waker()) {
+            Err(RecvError::WouldBlock) => Poll::Pending,
+            other => Poll::Ready(other),
+        })
+        .await
     }
 
     /// Closes the socket for every handle: blocked calls return `Closed`; pending outgoing
     /// messages are flushed for at most LINGER in the background.
     pub fn close(&self) {
-        todo!()
+        self.core().close();
     }
+}
+
+fn wait_for(timeout: Option<Duration>) -> Wait {
+    match timeout {
+        None => Wait::Forever,
+        Some(d) if d.is_zero() => Wait::No,
+        Some(d) => Instant::now()
+            .checked_add(d)
+            .map_or(Wait::Forever, Wait::Until),
+    }
+}
+
+fn ipc_wildcard_path() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("ferrozmq-{}-{n}.ipc", std::process::id()))
 }

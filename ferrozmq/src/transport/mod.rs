@@ -1,1 +1,206 @@
-//! Transports: tcp and ipc stream sockets behind one type, and the inproc registry.
+//! Transports: tcp and ipc (Unix domain) streams and listeners behind one type each, so the
+//! engine handles both the same way. inproc needs no transport: it joins pipes directly
+//! (see `context.rs`).
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use mio::event::Source;
+use mio::{Interest, Registry, Token};
+
+use crate::endpoint::tcp_endpoint;
+use crate::error::BindError;
+use crate::Options;
+
+/// A connected byte stream.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(mio::net::TcpStream),
+    Ipc(mio::net::UnixStream),
+}
+
+/// A listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(mio::net::TcpListener),
+    Ipc(mio::net::UnixListener),
+}
+
+/// Where a connect goes.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    Tcp(SocketAddr),
+    Ipc(PathBuf),
+}
+
+impl Target {
+    /// Starts a non-blocking connect; completion shows as writability.
+    pub(crate) fn connect(&self, opts: &Options) -> io::Result<Stream> {
+        match self {
+            Target::Tcp(addr) => {
+                let s = mio::net::TcpStream::connect(*addr)?;
+                tune_tcp(&s, opts);
+                Ok(Stream::Tcp(s))
+            }
+            Target::Ipc(path) => Ok(Stream::Ipc(mio::net::UnixStream::connect(path)?)),
+        }
+    }
+}
+
+impl Stream {
+    /// Whether a non-blocking connect finished: `Ok(true)` connected, `Ok(false)` still going.
+    pub(crate) fn connect_finished(&self) -> io::Result<bool> {
+        let (err, peer) = match self {
+            Stream::Tcp(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
+            Stream::Ipc(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
+        };
+        if let Some(e) = err {
+            return Err(e);
+        }
+        match peer {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The peer's address for logs and monitor events.
+    pub(crate) fn peer_name(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(tcp_endpoint).unwrap_or_default(),
+            Stream::Ipc(_) => String::new(),
+        }
+    }
+}
+
+impl Listener {
+    /// Accepts one connection.
+    pub(crate) fn accept(&self, opts: &Options) -> io::Result<Stream> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, _) = l.accept()?;
+                tune_tcp(&s, opts);
+                Ok(Stream::Tcp(s))
+            }
+            Listener::Ipc(l) => Ok(Stream::Ipc(l.accept()?.0)),
+        }
+    }
+}
+
+/// Applies TCP_NODELAY (as libzmq does), keep-alive and buffer sizes.
+fn tune_tcp(s: &mio::net::TcpStream, opts: &Options) {
+    let _ = s.set_nodelay(true);
+    let sock = socket2::SockRef::from(s);
+    if let Some(on) = opts.tcp_keepalive {
+        let _ = sock.set_keepalive(on);
+        if on {
+            let mut ka = socket2::TcpKeepalive::new();
+            if let Some(t) = opts.tcp_keepalive_idle {
+                ka = ka.with_time(t);
+            }
+            if let Some(t) = opts.tcp_keepalive_intvl {
+                ka = ka.with_interval(t);
+            }
+            if let Some(n) = opts.tcp_keepalive_cnt {
+                ka = ka.with_retries(n);
+            }
+            let _ = sock.set_tcp_keepalive(&ka);
+        }
+    }
+    if let Some(n) = opts.sndbuf {
+        let _ = sock.set_send_buffer_size(n);
+    }
+    if let Some(n) = opts.rcvbuf {
+        let _ = sock.set_recv_buffer_size(n);
+    }
+}
+
+/// Binds a tcp listener (SO_REUSEADDR, as libzmq) and returns it with its resolved endpoint.
+pub(crate) fn bind_tcp(addr: SocketAddr, opts: &Options) -> Result<(Listener, String), BindError> {
+    let map = |e: io::Error| match e.kind() {
+        io::ErrorKind::AddrInUse => BindError::AddrInUse(tcp_endpoint(addr)),
+        io::ErrorKind::AddrNotAvailable => BindError::AddrNotAvailable(tcp_endpoint(addr)),
+        _ => BindError::Io(e),
+    };
+    let domain = socket2::Domain::for_address(addr);
+    let sock = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))
+        .map_err(map)?;
+    sock.set_reuse_address(true).map_err(map)?;
+    if addr.is_ipv6() {
+        let _ = sock.set_only_v6(false);
+    }
+    sock.bind(&addr.into()).map_err(map)?;
+    sock.listen(i32::try_from(opts.backlog).unwrap_or(i32::MAX))
+        .map_err(map)?;
+    sock.set_nonblocking(true).map_err(map)?;
+    let std_listener: std::net::TcpListener = sock.into();
+    let local = std_listener.local_addr().map_err(map)?;
+    Ok((
+        Listener::Tcp(mio::net::TcpListener::from_std(std_listener)),
+        tcp_endpoint(local),
+    ))
+}
+
+/// Binds an ipc listener. A socket file left by a dead process (nobody accepts on it) is
+/// replaced; a live one is not stolen ("address in use"); a path that is not a socket is
+/// never removed.
+pub(crate) fn bind_ipc(path: &Path) -> Result<Listener, BindError> {
+    use std::os::unix::fs::FileTypeExt;
+    let name = || format!("ipc://{}", path.display());
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(BindError::AddrInUse(name()));
+        }
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => return Err(BindError::AddrInUse(name())),
+            Err(_) => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+    let l = mio::net::UnixListener::bind(path).map_err(|e| match e.kind() {
+        io::ErrorKind::AddrInUse => BindError::AddrInUse(name()),
+        _ => BindError::Io(e),
+    })?;
+    Ok(Listener::Ipc(l))
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Ipc(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Ipc(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+macro_rules! delegate_source {
+    ($ty:ident, $($variant:ident),+) => {
+        impl Source for $ty {
+            fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+                match self { $($ty::$variant(s) => s.register(r, t, i),)+ }
+            }
+            fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+                match self { $($ty::$variant(s) => s.reregister(r, t, i),)+ }
+            }
+            fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+                match self { $($ty::$variant(s) => s.deregister(r),)+ }
+            }
+        }
+    };
+}
+delegate_source!(Stream, Tcp, Ipc);
+delegate_source!(Listener, Tcp, Ipc);

@@ -1,0 +1,266 @@
+//! One tcp/ipc connection inside the reactor: a stream, its sans-IO [`Session`], and once the
+//! handshake is done, the socket's pipe pair for this peer.
+//!
+//! Reads take up to 64 KiB at a time and every complete message in them goes to the socket in
+//! one batch; writes encode as many queued messages as fit in a 256 KiB batch and hand them to
+//! the kernel in as few calls as possible.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use ferrozmq_proto::pattern::PeerId;
+use ferrozmq_proto::{Session, SessionError, SessionEvent};
+
+use super::Shared;
+use crate::socket::core::{Attachment, SocketCore};
+use crate::socket::pattern::{PeerMeta, Refusal};
+use crate::socket::pipe::fire;
+use crate::transport::Stream;
+use crate::Message;
+
+/// Bytes asked of the kernel per read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Encoded bytes gathered before a write.
+const WRITE_BATCH: usize = 256 * 1024;
+/// Messages taken from the pipe per lock.
+const POP_BATCH: usize = 256;
+
+/// Why a connection ended.
+#[derive(Debug)]
+pub(super) enum CloseReason {
+    /// The peer closed the stream.
+    Eof,
+    /// A socket error.
+    Io(io::Error),
+    /// The protocol failed (bad input, handshake or heartbeat time-out).
+    Protocol(SessionError),
+    /// The socket refused the peer (PAIR taken, duplicate routing id, closed).
+    Refused(Refusal),
+    /// Closed on purpose (linger done, socket closed, disconnect).
+    Local,
+}
+
+/// How the connection came to be.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Origin {
+    /// Accepted on a listener of a `bind`.
+    Accepted,
+    /// Made by a `connect` (key into the reactor's connectors).
+    Connected { connect_id: u64 },
+}
+
+pub(super) struct Connection {
+    pub(super) gen: u64,
+    pub(super) stream: Stream,
+    pub(super) socket: Arc<SocketCore>,
+    pub(super) origin: Origin,
+    /// The persistent peer of the `connect`, if any.
+    pub(super) existing_peer: Option<PeerId>,
+    pub(super) connecting: bool,
+    pub(super) session: Session,
+    rbuf: BytesMut,
+    pub(super) att: Option<Attachment>,
+    read_paused: bool,
+    batch_in: Vec<Message>,
+    batch_out: VecDeque<Message>,
+    /// Set once the socket closed: close when flushed or at this deadline (`None`: never).
+    pub(super) linger: Option<Option<Instant>>,
+    /// The deadline last put in the timer heap for this connection.
+    pub(super) timer_at: Option<Instant>,
+}
+
+impl Connection {
+    pub(super) fn new(
+        gen: u64,
+        stream: Stream,
+        socket: Arc<SocketCore>,
+        origin: Origin,
+        existing_peer: Option<PeerId>,
+        connecting: bool,
+        now: Instant,
+    ) -> Connection {
+        let session = Session::new(socket.session_config(), now);
+        Connection {
+            gen,
+            stream,
+            socket,
+            origin,
+            existing_peer,
+            connecting,
+            session,
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            att: None,
+            read_paused: false,
+            batch_in: Vec::new(),
+            batch_out: VecDeque::new(),
+            linger: None,
+            timer_at: None,
+        }
+    }
+
+    /// Does all the work the connection can do now: finish a connect, read, write.
+    pub(super) fn drive(
+        &mut self,
+        now: Instant,
+        shared: &Arc<Shared>,
+        token: mio::Token,
+    ) -> Result<(), CloseReason> {
+        if self.connecting {
+            match self.stream.connect_finished() {
+                Ok(true) => self.connecting = false,
+                Ok(false) => return Ok(()),
+                Err(e) => return Err(CloseReason::Io(e)),
+            }
+        }
+        if self.read_paused && self.att.as_ref().is_some_and(|a| !a.inp.is_full()) {
+            self.read_paused = false;
+        }
+        self.read(now, shared, token)?;
+        self.write()
+    }
+
+    /// Reads until the kernel has nothing more (edge-triggered) or the socket's queue is full.
+    fn read(
+        &mut self,
+        now: Instant,
+        shared: &Arc<Shared>,
+        token: mio::Token,
+    ) -> Result<(), CloseReason> {
+        while !self.read_paused {
+            let start = self.rbuf.len();
+            self.rbuf.resize(start + READ_CHUNK, 0);
+            let n = match self
+                .stream
+                .read(self.rbuf.get_mut(start..).unwrap_or_default())
+            {
+                Ok(0) => {
+                    self.rbuf.truncate(start);
+                    return Err(CloseReason::Eof);
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.rbuf.truncate(start);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.rbuf.truncate(start);
+                    continue;
+                }
+                Err(e) => return Err(CloseReason::Io(e)),
+            };
+            self.rbuf.truncate(start + n);
+            self.session
+                .handle_input(&mut self.rbuf, now)
+                .map_err(CloseReason::Protocol)?;
+            self.take_events(shared, token)?;
+        }
+        Ok(())
+    }
+
+    /// Moves session events to the socket: attach on Ready, messages in one batch.
+    fn take_events(&mut self, shared: &Arc<Shared>, token: mio::Token) -> Result<(), CloseReason> {
+        while let Some(ev) = self.session.poll_event() {
+            match ev {
+                SessionEvent::Ready(info) => {
+                    let meta = PeerMeta {
+                        socket_type: info.socket_type,
+                        routing_id: info.routing_id,
+                    };
+                    let att = self
+                        .socket
+                        .attach(self.existing_peer, &meta)
+                        .map_err(CloseReason::Refused)?;
+                    att.out.set_reader(Some(super::conn_signal(shared, token)));
+                    att.inp.set_writer(Some(super::conn_signal(shared, token)));
+                    self.att = Some(att);
+                }
+                SessionEvent::Message(m) => self.batch_in.push(m),
+                // Subscriptions matter to publish-subscribe sockets only (a later issue).
+                _ => {}
+            }
+        }
+        if let Some(att) = &self.att {
+            if !self.batch_in.is_empty() {
+                let (signal, full) = att.inp.push_batch(&mut self.batch_in);
+                fire(signal);
+                self.read_paused = full;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes pending output, refilling it from the socket's queue, until the kernel pushes
+    /// back or nothing is left.
+    pub(super) fn write(&mut self) -> Result<(), CloseReason> {
+        loop {
+            let out = self.session.pending_output();
+            if !out.is_empty() {
+                match self.stream.write(out) {
+                    Ok(0) => return Err(CloseReason::Eof),
+                    Ok(n) => {
+                        self.session.consume_output(n);
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(CloseReason::Io(e)),
+                }
+            }
+            if !self.refill() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Encodes queued messages into the session's output; false if there was nothing.
+    fn refill(&mut self) -> bool {
+        let Some(att) = &self.att else { return false };
+        let mut any = false;
+        while self.session.pending_output().len() < WRITE_BATCH {
+            fire(att.out.pop_batch(&mut self.batch_out, POP_BATCH));
+            if self.batch_out.is_empty() {
+                break;
+            }
+            for m in self.batch_out.drain(..) {
+                self.session.send_message(&m);
+            }
+            any = true;
+        }
+        any
+    }
+
+    /// Nothing left to send: the queue and the encoded output are empty.
+    pub(super) fn flushed(&self) -> bool {
+        self.session.pending_output().is_empty()
+            && self.att.as_ref().is_none_or(|a| a.out.is_empty())
+    }
+
+    /// Best-effort write of what is pending (an ERROR command) before closing.
+    pub(super) fn flush_best_effort(&mut self) {
+        let out = self.session.pending_output();
+        if !out.is_empty() {
+            let _ = self.stream.write(out);
+        }
+    }
+
+    /// The earliest deadline of this connection: session timers or linger.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        let t = self.session.poll_timeout();
+        match (t, self.linger.flatten()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Detaches from the socket (called once, when the connection closes).
+    pub(super) fn detach(&mut self) {
+        if let Some(att) = self.att.take() {
+            att.out.set_reader(None);
+            att.inp.set_writer(None);
+            self.socket.detach(att.peer);
+        }
+    }
+}

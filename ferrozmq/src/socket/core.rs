@@ -1,0 +1,588 @@
+//! [`SocketCore`]: the shared state behind every handle of one socket, where thread safety
+//! lives.
+//!
+//! One mutex guards the socket's peers, its pattern strategy and its options; two condition
+//! variables (readable, writable) and two waker lists park blocked threads and async tasks.
+//! Pipes carry the messages with their own leaf locks, so the I/O thread never needs the
+//! socket lock to move bytes: it takes it only when a peer attaches, detaches, or a queue
+//! changes edge (empty -> non-empty, full -> room). Signals gathered under the lock are fired
+//! after it is released (see `pipe.rs`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::task::Waker;
+use std::time::Instant;
+
+use bytes::Bytes;
+use ferrozmq_proto::pattern::{FairQueue, PeerId};
+use ferrozmq_proto::{SessionConfig, SocketType};
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use super::pattern::{Pattern, Peer, PeerMeta, Refusal, Signals};
+use super::pipe::{fire, Notify, Pipe};
+use crate::context::ContextInner;
+use crate::error::{OptionError, RecvError, SendError, SendErrorKind};
+use crate::{Message, Options, SocketOption};
+
+/// How long a blocking call may wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wait {
+    /// Return `WouldBlock` at once.
+    No,
+    /// Wait until this instant, then `Timeout`.
+    Until(Instant),
+    /// Wait as long as it takes.
+    Forever,
+}
+
+/// A pipe pair handed to a connection (or inproc link) on attach.
+#[derive(Debug, Clone)]
+pub(crate) struct Attachment {
+    pub(crate) peer: PeerId,
+    /// Messages the socket sends to this peer.
+    pub(crate) out: Arc<Pipe>,
+    /// Messages this peer sends to the socket.
+    pub(crate) inp: Arc<Pipe>,
+}
+
+/// The socket itself; handles (`Socket`) and the engine hold it by `Arc`.
+pub(crate) struct SocketCore {
+    pub(crate) id: u64,
+    pub(crate) socket_type: SocketType,
+    pub(crate) ctx: Arc<ContextInner>,
+    me: Weak<SocketCore>,
+    state: Mutex<CoreState>,
+    readable: Condvar,
+    writable: Condvar,
+}
+
+pub(crate) struct CoreState {
+    pub(crate) options: Options,
+    pub(crate) closed: bool,
+    peers: HashMap<PeerId, Peer>,
+    next_peer: u64,
+    pattern: Pattern,
+    fq: FairQueue,
+    recv_waiters: usize,
+    send_waiters: usize,
+    recv_wakers: Vec<Waker>,
+    send_wakers: Vec<Waker>,
+    /// Bound endpoints (as given and as resolved) -> bind id.
+    pub(crate) binds: HashMap<String, u64>,
+    /// Connected endpoints -> (connect id, persistent peer).
+    pub(crate) connects: HashMap<String, (u64, Option<PeerId>)>,
+    pub(crate) last_endpoint: Option<String>,
+    pub(crate) next_endpoint_id: u64,
+    /// Inproc links: our peer -> (other socket, its peer id for us).
+    inproc_links: HashMap<PeerId, (Weak<SocketCore>, PeerId)>,
+}
+
+impl SocketCore {
+    pub(crate) fn new(id: u64, socket_type: SocketType, ctx: Arc<ContextInner>) -> Arc<SocketCore> {
+        let options = Options::default();
+        let pattern = Pattern::new(socket_type, &options);
+        Arc::new_cyclic(|me| SocketCore {
+            id,
+            socket_type,
+            ctx,
+            me: me.clone(),
+            state: Mutex::new(CoreState {
+                options,
+                closed: false,
+                peers: HashMap::new(),
+                next_peer: 1,
+                pattern,
+                fq: FairQueue::new(),
+                recv_waiters: 0,
+                send_waiters: 0,
+                recv_wakers: Vec::new(),
+                send_wakers: Vec::new(),
+                binds: HashMap::new(),
+                connects: HashMap::new(),
+                last_endpoint: None,
+                next_endpoint_id: 1,
+                inproc_links: HashMap::new(),
+            }),
+            readable: Condvar::new(),
+            writable: Condvar::new(),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, CoreState> {
+        self.state.lock()
+    }
+
+    pub(crate) fn options(&self) -> Options {
+        self.state.lock().options.clone()
+    }
+
+    pub(crate) fn set_option(&self, opt: SocketOption) -> Result<(), OptionError> {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Err(OptionError::Closed);
+        }
+        st.options.apply(opt)?;
+        let st = &mut *st;
+        st.pattern.update_options(&st.options);
+        Ok(())
+    }
+
+    /// The handshake settings for a new connection of this socket.
+    pub(crate) fn session_config(&self) -> SessionConfig {
+        let st = self.state.lock();
+        let o = &st.options;
+        let mut c = SessionConfig::new(self.socket_type);
+        c.routing_id = o.routing_id.clone();
+        c.max_msg_size = o.max_msg_size;
+        c.handshake_timeout = o.handshake_ivl;
+        c.heartbeat_ivl = o.heartbeat_ivl;
+        c.heartbeat_ttl = o.heartbeat_ttl;
+        c.heartbeat_timeout = o.heartbeat_timeout;
+        c
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
+    // ---- peers: called by `connect`, the engine and inproc ----
+
+    /// Creates a peer and its pipes. `persistent` peers (made by `connect`) keep their queues
+    /// across reconnections and are offered to outgoing strategies at once.
+    pub(crate) fn create_peer(&self, st: &mut CoreState, persistent: bool) -> Attachment {
+        let out = Pipe::new(st.options.sndhwm);
+        let inp = Pipe::new(st.options.rcvhwm);
+        let peer = self.insert_peer(st, out.clone(), inp.clone(), persistent);
+        Attachment { peer, out, inp }
+    }
+
+    /// Registers a peer over the given pipes, with this socket's signals on its ends.
+    fn insert_peer(
+        &self,
+        st: &mut CoreState,
+        out: Arc<Pipe>,
+        inp: Arc<Pipe>,
+        persistent: bool,
+    ) -> PeerId {
+        let id = PeerId(st.next_peer);
+        st.next_peer += 1;
+        out.set_writer(Some(Arc::new(Writable(self.me.clone()))));
+        inp.set_reader(Some(Arc::new(Readable(self.me.clone(), id))));
+        st.peers.insert(
+            id,
+            Peer {
+                out,
+                inp,
+                connected: false,
+                persistent,
+                routing_id: None,
+            },
+        );
+        if persistent {
+            st.pattern.on_peer_created(id);
+        }
+        id
+    }
+
+    /// The binding side of an inproc link: a new peer over the connector's pipes (our `out` is
+    /// its incoming pipe and the other way round).
+    pub(crate) fn attach_inproc(
+        &self,
+        meta: &PeerMeta,
+        out: Arc<Pipe>,
+        inp: Arc<Pipe>,
+    ) -> Result<PeerId, Refusal> {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        if st.closed {
+            return Err(Refusal::Closed);
+        }
+        if !self.socket_type.is_compatible(meta.socket_type) {
+            return Err(Refusal::Incompatible);
+        }
+        let peer = self.insert_peer(st, out, inp, false);
+        let att = st.peers.get(&peer).map(|p| Attachment {
+            peer,
+            out: p.out.clone(),
+            inp: p.inp.clone(),
+        });
+        let Some(att) = att else {
+            return Err(Refusal::Closed);
+        };
+        self.finish_attach(guard, att, meta, false).map(|a| a.peer)
+    }
+
+    /// A connection to a peer completed its handshake. `existing` is the persistent peer of a
+    /// `connect`, if any; otherwise a peer is created.
+    pub(crate) fn attach(
+        &self,
+        existing: Option<PeerId>,
+        meta: &PeerMeta,
+    ) -> Result<Attachment, Refusal> {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        if st.closed {
+            return Err(Refusal::Closed);
+        }
+        if !self.socket_type.is_compatible(meta.socket_type) {
+            return Err(Refusal::Incompatible);
+        }
+        let att = match existing.and_then(|p| st.peers.get(&p).map(|peer| (p, peer))) {
+            Some((p, peer)) => Attachment {
+                peer: p,
+                out: peer.out.clone(),
+                inp: peer.inp.clone(),
+            },
+            None => self.create_peer(st, false),
+        };
+        let reuse = existing.is_some_and(|e| e == att.peer);
+        self.finish_attach(guard, att, meta, reuse)
+    }
+
+    fn finish_attach(
+        &self,
+        mut guard: MutexGuard<'_, CoreState>,
+        att: Attachment,
+        meta: &PeerMeta,
+        reused: bool,
+    ) -> Result<Attachment, Refusal> {
+        let st = &mut *guard;
+        match st.pattern.on_attach(att.peer, meta, &st.peers, &st.options) {
+            Ok(rid) => {
+                if let Some(peer) = st.peers.get_mut(&att.peer) {
+                    peer.connected = true;
+                    peer.routing_id = rid;
+                }
+            }
+            Err(r) => {
+                if !reused {
+                    st.peers.remove(&att.peer);
+                }
+                return Err(r);
+            }
+        }
+        if !att.inp.is_empty() {
+            st.fq.activate(att.peer);
+            if st.recv_waiters > 0 {
+                self.readable.notify_one();
+            }
+        }
+        let mut wakers = self.wake_writers(st);
+        wakers.append(&mut st.recv_wakers);
+        drop(guard);
+        wake_all(wakers);
+        Ok(att)
+    }
+
+    /// The connection of a peer is gone. A persistent peer keeps its queues; any other peer is
+    /// removed once the messages it already delivered have been received.
+    pub(crate) fn detach(&self, peer: PeerId) {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        let Some(p) = st.peers.get_mut(&peer) else {
+            return;
+        };
+        p.connected = false;
+        let remove = !p.persistent;
+        st.pattern.on_detach(peer, remove);
+        if remove {
+            p.out.close_reader();
+            if p.inp.is_empty() {
+                st.peers.remove(&peer);
+                st.fq.remove(peer);
+            }
+        }
+        st.inproc_links.remove(&peer);
+        let wakers = self.wake_writers(st);
+        drop(guard);
+        wake_all(wakers);
+    }
+
+    /// Removes a persistent peer and its queues (`disconnect`).
+    pub(crate) fn remove_peer(&self, peer: PeerId) {
+        let link = {
+            let mut st = self.state.lock();
+            let st = &mut *st;
+            st.pattern.on_detach(peer, true);
+            if let Some(p) = st.peers.remove(&peer) {
+                p.out.close_reader();
+            }
+            st.fq.remove(peer);
+            st.inproc_links.remove(&peer)
+        };
+        if let Some((other, their_peer)) = link {
+            if let Some(other) = other.upgrade() {
+                other.detach(their_peer);
+            }
+        }
+    }
+
+    pub(crate) fn add_inproc_link(
+        &self,
+        peer: PeerId,
+        other: &Arc<SocketCore>,
+        their_peer: PeerId,
+    ) {
+        self.state
+            .lock()
+            .inproc_links
+            .insert(peer, (Arc::downgrade(other), their_peer));
+    }
+
+    fn wake_writers(&self, st: &mut CoreState) -> Vec<Waker> {
+        if st.send_waiters > 0 {
+            self.writable.notify_all();
+        }
+        std::mem::take(&mut st.send_wakers)
+    }
+
+    fn on_readable(&self, peer: PeerId) {
+        let mut st = self.state.lock();
+        st.fq.activate(peer);
+        if st.recv_waiters > 0 {
+            self.readable.notify_one();
+        }
+        let wakers = std::mem::take(&mut st.recv_wakers);
+        drop(st);
+        wake_all(wakers);
+    }
+
+    fn on_writable(&self) {
+        let mut st = self.state.lock();
+        let wakers = self.wake_writers(&mut st);
+        drop(st);
+        wake_all(wakers);
+    }
+
+    // ---- the API paths ----
+
+    /// Sends, waiting as `wait` allows.
+    pub(crate) fn send(&self, mut msg: Message, wait: Wait) -> Result<(), SendError> {
+        let mut signals = Signals::new();
+        let mut st = self.state.lock();
+        loop {
+            if st.closed {
+                return Err(SendError::new(SendErrorKind::Closed, msg));
+            }
+            let s = &mut *st;
+            match s.pattern.send(&s.peers, &s.options, msg, &mut signals) {
+                Ok(()) => {
+                    drop(st);
+                    fire(signals);
+                    return Ok(());
+                }
+                Err((SendErrorKind::WouldBlock, m)) => msg = m,
+                Err((kind, m)) => return Err(SendError::new(kind, m)),
+            }
+            match wait {
+                Wait::No => return Err(SendError::new(SendErrorKind::WouldBlock, msg)),
+                Wait::Until(t) => {
+                    st.send_waiters += 1;
+                    let timed_out = self.writable.wait_until(&mut st, t).timed_out();
+                    st.send_waiters -= 1;
+                    if timed_out && Instant::now() >= t {
+                        let s = &mut *st;
+                        if !s.closed {
+                            match s.pattern.send(&s.peers, &s.options, msg, &mut signals) {
+                                Ok(()) => {
+                                    drop(st);
+                                    fire(signals);
+                                    return Ok(());
+                                }
+                                Err((SendErrorKind::WouldBlock, m)) => msg = m,
+                                Err((kind, m)) => return Err(SendError::new(kind, m)),
+                            }
+                        }
+                        return Err(SendError::new(SendErrorKind::Timeout, msg));
+                    }
+                }
+                Wait::Forever => {
+                    st.send_waiters += 1;
+                    self.writable.wait(&mut st);
+                    st.send_waiters -= 1;
+                }
+            }
+        }
+    }
+
+    /// Receives, waiting as `wait` allows.
+    pub(crate) fn recv(&self, wait: Wait) -> Result<Message, RecvError> {
+        let mut signals = Signals::new();
+        let mut st = self.state.lock();
+        loop {
+            if st.closed {
+                return Err(RecvError::Closed);
+            }
+            match self.recv_locked(&mut st, &mut signals)? {
+                Some(m) => {
+                    drop(st);
+                    fire(signals);
+                    return Ok(m);
+                }
+                None if !signals.is_empty() => {
+                    MutexGuard::unlocked(&mut st, || fire(signals.drain(..)));
+                    continue;
+                }
+                None => {}
+            }
+            match wait {
+                Wait::No => return Err(RecvError::WouldBlock),
+                Wait::Until(t) => {
+                    st.recv_waiters += 1;
+                    let timed_out = self.readable.wait_until(&mut st, t).timed_out();
+                    st.recv_waiters -= 1;
+                    if timed_out && Instant::now() >= t {
+                        if st.closed {
+                            return Err(RecvError::Closed);
+                        }
+                        if let Some(m) = self.recv_locked(&mut st, &mut signals)? {
+                            drop(st);
+                            fire(signals);
+                            return Ok(m);
+                        }
+                        return Err(RecvError::Timeout);
+                    }
+                }
+                Wait::Forever => {
+                    st.recv_waiters += 1;
+                    self.readable.wait(&mut st);
+                    st.recv_waiters -= 1;
+                }
+            }
+        }
+    }
+
+    fn recv_locked(
+        &self,
+        st: &mut CoreState,
+        signals: &mut Signals,
+    ) -> Result<Option<Message>, RecvError> {
+        let st = &mut *st;
+        let got = st.pattern.recv(&mut st.fq, &st.peers, signals)?;
+        let Some((peer, msg)) = got else {
+            return Ok(None);
+        };
+        // Reap a disconnected peer once its last delivered message has been taken.
+        if let Some(p) = st.peers.get(&peer) {
+            if !p.connected && !p.persistent && p.inp.is_empty() {
+                st.peers.remove(&peer);
+                st.fq.remove(peer);
+            }
+        }
+        // Another thread may be waiting and more input is ready: pass the baton.
+        if st.recv_waiters > 0 && st.fq.has_active() {
+            self.readable.notify_one();
+        }
+        Ok(Some(msg))
+    }
+
+    /// One non-blocking send attempt for a future; registers `waker` if it would block.
+    pub(crate) fn poll_send(&self, msg: Message, waker: &Waker) -> Result<(), SendError> {
+        match self.send(msg, Wait::No) {
+            Err(e) if e.kind() == SendErrorKind::WouldBlock => {
+                let mut st = self.state.lock();
+                register(&mut st.send_wakers, waker);
+                drop(st);
+                // Re-check: room may have appeared between the attempt and the registration.
+                self.send(e.into_message(), Wait::No)
+            }
+            other => other,
+        }
+    }
+
+    /// One non-blocking receive attempt for a future; registers `waker` if it would block.
+    pub(crate) fn poll_recv(&self, waker: &Waker) -> Result<Message, RecvError> {
+        match self.recv(Wait::No) {
+            Err(RecvError::WouldBlock) => {
+                let mut st = self.state.lock();
+                register(&mut st.recv_wakers, waker);
+                drop(st);
+                self.recv(Wait::No)
+            }
+            other => other,
+        }
+    }
+
+    /// Closes the socket: blocked calls return `Closed`; connections flush for LINGER in the
+    /// engine; inproc peers keep what was already queued for them.
+    pub(crate) fn close(&self) {
+        let (links, linger, wakers) = {
+            let mut st = self.state.lock();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            self.readable.notify_all();
+            self.writable.notify_all();
+            let mut wakers = std::mem::take(&mut st.recv_wakers);
+            wakers.append(&mut st.send_wakers);
+            for p in st.peers.values() {
+                p.inp.close_reader();
+            }
+            let links: Vec<_> = st.inproc_links.drain().map(|(_, l)| l).collect();
+            (links, st.options.linger, wakers)
+        };
+        wake_all(wakers);
+        for (other, their_peer) in links {
+            if let Some(other) = other.upgrade() {
+                other.detach(their_peer);
+            }
+        }
+        self.ctx.socket_closed(self, linger);
+    }
+
+    /// A routing id for diagnostics.
+    pub(crate) fn routing_id(&self) -> Bytes {
+        self.state.lock().options.routing_id.clone()
+    }
+}
+
+impl std::fmt::Debug for SocketCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketCore")
+            .field("id", &self.id)
+            .field("type", &self.socket_type)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CoreState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoreState")
+            .field("peers", &self.peers.len())
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+fn register(list: &mut Vec<Waker>, waker: &Waker) {
+    if !list.iter().any(|w| w.will_wake(waker)) {
+        list.push(waker.clone());
+    }
+}
+
+fn wake_all(wakers: Vec<Waker>) {
+    for w in wakers {
+        w.wake();
+    }
+}
+
+/// Signal: a peer's incoming pipe became non-empty.
+struct Readable(Weak<SocketCore>, PeerId);
+impl Notify for Readable {
+    fn notify(&self) {
+        if let Some(core) = self.0.upgrade() {
+            core.on_readable(self.1);
+        }
+    }
+}
+
+/// Signal: an outgoing pipe has room again.
+struct Writable(Weak<SocketCore>);
+impl Notify for Writable {
+    fn notify(&self) {
+        if let Some(core) = self.0.upgrade() {
+            core.on_writable();
+        }
+    }
+}

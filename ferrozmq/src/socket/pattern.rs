@@ -1,0 +1,306 @@
+//! The per-socket-type strategy: which peer an outgoing message goes to, which incoming
+//! messages are delivered and how (RFC 28 request-reply, RFC 30 pipeline, RFC 31 pair).
+//!
+//! The decisions themselves live in `ferrozmq_proto::pattern` (unit-tested without sockets);
+//! this file applies them to the socket's peers and pipes.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use ferrozmq_proto::pattern::{
+    FairQueue, PeerId, RepState, ReqError, ReqState, RoundRobin, RouterTable,
+};
+use ferrozmq_proto::SocketType;
+use smallvec::SmallVec;
+
+use super::pipe::{PushError, Signal};
+use crate::error::{RecvError, SendErrorKind};
+use crate::{Message, Options};
+
+/// Signals collected under the socket lock, fired after it is released.
+pub(crate) type Signals = SmallVec<[Signal; 4]>;
+
+/// What the socket core knows of one peer.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub(crate) out: std::sync::Arc<super::pipe::Pipe>,
+    pub(crate) inp: std::sync::Arc<super::pipe::Pipe>,
+    /// A live connection (or inproc link) is attached.
+    pub(crate) connected: bool,
+    /// Created by `connect`: survives disconnection and keeps its queue.
+    pub(crate) persistent: bool,
+    /// The id a ROUTER uses for this peer.
+    pub(crate) routing_id: Option<Bytes>,
+}
+
+/// What the handshake (or the inproc link) told us about a peer.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerMeta {
+    pub(crate) socket_type: SocketType,
+    pub(crate) routing_id: Option<Bytes>,
+}
+
+/// The strategy state of one socket.
+#[derive(Debug)]
+pub(crate) enum Pattern {
+    Pair { peer: Option<PeerId> },
+    Push(RoundRobin),
+    Pull,
+    Dealer(RoundRobin),
+    Req { rr: RoundRobin, state: ReqState },
+    Rep(RepState),
+    Router(RouterTable),
+}
+
+/// Why an attach is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// PAIR already has its one peer.
+    PairTaken,
+    /// ROUTER: the routing id is in use.
+    DuplicateId,
+    /// The socket types cannot talk (inproc; tcp/ipc check this in the handshake).
+    Incompatible,
+    /// The socket is closed.
+    Closed,
+}
+
+impl Pattern {
+    pub(crate) fn new(socket_type: SocketType, opts: &Options) -> Pattern {
+        match socket_type {
+            SocketType::Pair => Pattern::Pair { peer: None },
+            SocketType::Push => Pattern::Push(RoundRobin::new()),
+            SocketType::Pull => Pattern::Pull,
+            SocketType::Dealer => Pattern::Dealer(RoundRobin::new()),
+            SocketType::Req => Pattern::Req {
+                rr: RoundRobin::new(),
+                state: ReqState::new(opts.req_relaxed, opts.req_correlate),
+            },
+            SocketType::Rep => Pattern::Rep(RepState::new()),
+            SocketType::Router => Pattern::Router(RouterTable::new()),
+            // Publish-subscribe arrives with its own issue; until then these types refuse
+            // every peer and every operation.
+            _ => Pattern::Pull,
+        }
+    }
+
+    /// Re-reads options that change the strategy (REQ modes).
+    pub(crate) fn update_options(&mut self, opts: &Options) {
+        if let Pattern::Req { state, .. } = self {
+            if !state.expecting_reply() {
+                *state = ReqState::new(opts.req_relaxed, opts.req_correlate);
+            }
+        }
+    }
+
+    /// A persistent (connect-side) peer exists: outgoing strategies may queue to it already.
+    pub(crate) fn on_peer_created(&mut self, peer: PeerId) {
+        match self {
+            Pattern::Push(rr) | Pattern::Dealer(rr) | Pattern::Req { rr, .. } => rr.add(peer),
+            Pattern::Pair { peer: p @ None } => *p = Some(peer),
+            _ => {}
+        }
+    }
+
+    /// A peer's connection completed. Returns the ROUTER routing id, or a refusal.
+    pub(crate) fn on_attach(
+        &mut self,
+        peer: PeerId,
+        meta: &PeerMeta,
+        peers: &HashMap<PeerId, Peer>,
+        opts: &Options,
+    ) -> Result<Option<Bytes>, Refusal> {
+        match self {
+            Pattern::Pair { peer: current } => match *current {
+                Some(c)
+                    if c != peer && peers.get(&c).is_some_and(|p| p.connected || p.persistent) =>
+                {
+                    Err(Refusal::PairTaken)
+                }
+                _ => {
+                    *current = Some(peer);
+                    Ok(None)
+                }
+            },
+            Pattern::Push(rr) | Pattern::Dealer(rr) | Pattern::Req { rr, .. } => {
+                rr.add(peer);
+                Ok(None)
+            }
+            Pattern::Router(table) => {
+                match table.attach(peer, meta.routing_id.clone(), opts.router_handover) {
+                    Ok((id, _evicted)) => Ok(Some(id)),
+                    Err(_) => Err(Refusal::DuplicateId),
+                }
+            }
+            Pattern::Pull | Pattern::Rep(_) => Ok(None),
+        }
+    }
+
+    /// A peer's connection is gone; `remove` if its queue goes with it.
+    pub(crate) fn on_detach(&mut self, peer: PeerId, remove: bool) {
+        match self {
+            Pattern::Router(table) => table.detach(peer),
+            Pattern::Push(rr) | Pattern::Dealer(rr) | Pattern::Req { rr, .. } if remove => {
+                rr.remove(peer)
+            }
+            Pattern::Pair { peer: p } if remove && *p == Some(peer) => *p = None,
+            _ => {}
+        }
+    }
+
+    /// Hands a message to a peer, or says why not (giving it back).
+    pub(crate) fn send(
+        &mut self,
+        peers: &HashMap<PeerId, Peer>,
+        opts: &Options,
+        msg: Message,
+        signals: &mut Signals,
+    ) -> Result<(), (SendErrorKind, Message)> {
+        match self {
+            Pattern::Pull => Err((SendErrorKind::NotSupported, msg)),
+            Pattern::Push(rr) | Pattern::Dealer(rr) => {
+                round_robin(rr, peers, msg, signals).map(|_| ())
+            }
+            Pattern::Pair { peer } => {
+                let Some(p) = peer.and_then(|p| peers.get(&p)) else {
+                    return Err((SendErrorKind::WouldBlock, msg));
+                };
+                match p.out.try_push(msg) {
+                    Ok(s) => {
+                        signals.extend(s);
+                        Ok(())
+                    }
+                    Err(PushError::Full(m) | PushError::Closed(m)) => {
+                        Err((SendErrorKind::WouldBlock, m))
+                    }
+                }
+            }
+            Pattern::Req { rr, state } => {
+                let wrapped = state
+                    .prepare_send(msg)
+                    .map_err(|(e, m)| (SendErrorKind::InvalidState(e), m))?;
+                match round_robin(rr, peers, wrapped, signals) {
+                    Ok(p) => {
+                        state.sent_to(p);
+                        Ok(())
+                    }
+                    Err((k, m)) => Err((k, state.take_back(m))),
+                }
+            }
+            Pattern::Rep(state) => {
+                let (peer, reply) = state
+                    .prepare_reply(msg)
+                    .map_err(|(e, m)| (SendErrorKind::InvalidState(e), m))?;
+                // RFC 28: a reply to a peer that is gone (or full) is dropped.
+                if let Some(p) = peers.get(&peer) {
+                    if let Ok(s) = p.out.try_push(reply) {
+                        signals.extend(s);
+                    }
+                }
+                Ok(())
+            }
+            Pattern::Router(table) => {
+                let Some(id) = msg.first() else {
+                    return Err((SendErrorKind::MissingRoutingId, msg));
+                };
+                let target = table.lookup(id).and_then(|p| peers.get(&p));
+                let Some(target) = target else {
+                    // RFC 28: unroutable messages are dropped unless ROUTER_MANDATORY.
+                    return if opts.router_mandatory {
+                        Err((SendErrorKind::HostUnreachable, msg))
+                    } else {
+                        Ok(())
+                    };
+                };
+                let mut body = msg;
+                let id = body.pop_front().unwrap_or_default();
+                match target.out.try_push(body) {
+                    Ok(s) => {
+                        signals.extend(s);
+                        Ok(())
+                    }
+                    Err(PushError::Full(mut m)) if opts.router_mandatory => {
+                        m.push_front(id);
+                        Err((SendErrorKind::WouldBlock, m))
+                    }
+                    Err(_) => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Takes the next deliverable message; `Ok(None)` if none is queued.
+    pub(crate) fn recv(
+        &mut self,
+        fq: &mut FairQueue,
+        peers: &HashMap<PeerId, Peer>,
+        signals: &mut Signals,
+    ) -> Result<Option<(PeerId, Message)>, RecvError> {
+        let mut pop = |p: PeerId| {
+            let (m, s) = peers.get(&p)?.inp.try_pop()?;
+            signals.extend(s);
+            Some(m)
+        };
+        match self {
+            Pattern::Push(_) => Err(RecvError::NotSupported),
+            Pattern::Req { state, .. } => {
+                if !state.expecting_reply() {
+                    return Err(RecvError::InvalidState(ReqError::NotExpectingReply));
+                }
+                while let Some((p, m)) = fq.next(&mut pop) {
+                    if let Some(body) = state.accept_reply(p, m) {
+                        return Ok(Some((p, body)));
+                    }
+                }
+                Ok(None)
+            }
+            Pattern::Rep(state) => {
+                if state.replying() {
+                    return Err(RecvError::InvalidState(ReqError::ExpectingReply));
+                }
+                while let Some((p, m)) = fq.next(&mut pop) {
+                    if let Some(body) = state.accept_request(p, m) {
+                        return Ok(Some((p, body)));
+                    }
+                }
+                Ok(None)
+            }
+            Pattern::Router(_) => Ok(fq.next(&mut pop).map(|(p, mut m)| {
+                let id = peers.get(&p).and_then(|peer| peer.routing_id.clone());
+                m.push_front(id.unwrap_or_default());
+                (p, m)
+            })),
+            Pattern::Pair { .. } | Pattern::Pull | Pattern::Dealer(_) => Ok(fq.next(&mut pop)),
+        }
+    }
+}
+
+/// Offers the message to peers in rotation until one takes it; returns that peer.
+fn round_robin(
+    rr: &mut RoundRobin,
+    peers: &HashMap<PeerId, Peer>,
+    msg: Message,
+    signals: &mut Signals,
+) -> Result<PeerId, (SendErrorKind, Message)> {
+    let mut slot = Some(msg);
+    let picked = rr.pick(|p| {
+        let (Some(peer), Some(m)) = (peers.get(&p), slot.take()) else {
+            return false;
+        };
+        match peer.out.try_push(m) {
+            Ok(s) => {
+                signals.extend(s);
+                true
+            }
+            Err(PushError::Full(m) | PushError::Closed(m)) => {
+                slot = Some(m);
+                false
+            }
+        }
+    });
+    match (picked, slot) {
+        (Some(p), None) => Ok(p),
+        (_, Some(m)) => Err((SendErrorKind::WouldBlock, m)),
+        (None, None) => Err((SendErrorKind::WouldBlock, Message::new())),
+    }
+}

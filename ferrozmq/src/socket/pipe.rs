@@ -1,0 +1,246 @@
+//! [`Pipe`]: a bounded one-way message queue between a socket and a connection (or between two
+//! inproc sockets), with wake-ups only on the edges that matter.
+//!
+//! The reader is signalled only when the queue goes from empty to non-empty, and the writer
+//! only when a queue it found full drains below the low-water mark. Pipe methods never fire a
+//! signal themselves: they hand it back, and the caller fires it after releasing every other
+//! lock it holds. That rule (no signal while a socket lock is held) is what keeps two inproc
+//! sockets that send to each other free of lock-order deadlocks.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::Message;
+
+/// Something to wake: a socket (a peer became readable/writable) or a reactor connection.
+pub(crate) trait Notify: Send + Sync {
+    /// Wakes the target. Called with no socket lock held.
+    fn notify(&self);
+}
+
+/// A wake-up handed back by a pipe operation, to fire once the caller's locks are released.
+pub(crate) type Signal = Arc<dyn Notify>;
+
+/// Why a push was refused; the message comes back.
+#[derive(Debug)]
+pub(crate) enum PushError {
+    /// At the high-water mark.
+    Full(Message),
+    /// The reading side is gone.
+    Closed(Message),
+}
+
+/// A bounded FIFO of whole messages.
+pub(crate) struct Pipe {
+    state: Mutex<PipeState>,
+    /// High-water mark in messages; 0 = unlimited.
+    hwm: usize,
+    /// A writer that found the pipe full is woken once fewer than this many remain.
+    lwm: usize,
+}
+
+struct PipeState {
+    queue: VecDeque<Message>,
+    reader: Option<Signal>,
+    writer: Option<Signal>,
+    /// A writer was refused (or the engine filled the pipe) and waits for room.
+    writer_blocked: bool,
+    /// The reader will never read again; pushes fail.
+    reader_closed: bool,
+}
+
+impl Pipe {
+    /// A new pipe with the given high-water mark (0 = unlimited).
+    pub(crate) fn new(hwm: usize) -> Arc<Pipe> {
+        Arc::new(Pipe {
+            state: Mutex::new(PipeState {
+                queue: VecDeque::new(),
+                reader: None,
+                writer: None,
+                writer_blocked: false,
+                reader_closed: false,
+            }),
+            hwm,
+            lwm: hwm.div_ceil(2),
+        })
+    }
+
+    /// Sets (or clears) what to wake when the pipe becomes readable.
+    pub(crate) fn set_reader(&self, reader: Option<Signal>) {
+        self.state.lock().reader = reader;
+    }
+
+    /// Sets (or clears) what to wake when the pipe has room again.
+    pub(crate) fn set_writer(&self, writer: Option<Signal>) {
+        self.state.lock().writer = writer;
+    }
+
+    /// Pushes one message if below the high-water mark. `Ok(Some(signal))` when the reader
+    /// must be woken (the queue was empty).
+    pub(crate) fn try_push(&self, msg: Message) -> Result<Option<Signal>, PushError> {
+        let mut st = self.state.lock();
+        if st.reader_closed {
+            return Err(PushError::Closed(msg));
+        }
+        if self.hwm != 0 && st.queue.len() >= self.hwm {
+            st.writer_blocked = true;
+            return Err(PushError::Full(msg));
+        }
+        let was_empty = st.queue.is_empty();
+        st.queue.push_back(msg);
+        Ok(if was_empty { st.reader.clone() } else { None })
+    }
+
+    /// Pushes a batch regardless of the high-water mark (the engine's read path: one read's
+    /// worth of messages). Returns the reader's signal if it must be woken, and whether the
+    /// pipe is now at or above its high-water mark (the engine then stops reading until the
+    /// writer signal says there is room).
+    pub(crate) fn push_batch(&self, batch: &mut Vec<Message>) -> (Option<Signal>, bool) {
+        let mut st = self.state.lock();
+        if st.reader_closed {
+            batch.clear();
+            return (None, false);
+        }
+        let was_empty = st.queue.is_empty();
+        st.queue.extend(batch.drain(..));
+        let full = self.hwm != 0 && st.queue.len() >= self.hwm;
+        if full {
+            st.writer_blocked = true;
+        }
+        let signal = if was_empty && !st.queue.is_empty() {
+            st.reader.clone()
+        } else {
+            None
+        };
+        (signal, full)
+    }
+
+    /// Pops one message. The signal, if any, wakes a writer waiting for room.
+    pub(crate) fn try_pop(&self) -> Option<(Message, Option<Signal>)> {
+        let mut st = self.state.lock();
+        let msg = st.queue.pop_front()?;
+        let signal = Self::writer_signal(&mut st, self.lwm);
+        Some((msg, signal))
+    }
+
+    /// Moves up to `max` messages into `out`. The signal, if any, wakes a waiting writer.
+    pub(crate) fn pop_batch(&self, out: &mut VecDeque<Message>, max: usize) -> Option<Signal> {
+        let mut st = self.state.lock();
+        let n = st.queue.len().min(max);
+        out.extend(st.queue.drain(..n));
+        Self::writer_signal(&mut st, self.lwm)
+    }
+
+    fn writer_signal(st: &mut PipeState, lwm: usize) -> Option<Signal> {
+        if st.writer_blocked && st.queue.len() < lwm.max(1) {
+            st.writer_blocked = false;
+            st.writer.clone()
+        } else {
+            None
+        }
+    }
+
+    /// Number of queued messages.
+    pub(crate) fn len(&self) -> usize {
+        self.state.lock().queue.len()
+    }
+
+    /// True if nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.state.lock().queue.is_empty()
+    }
+
+    /// True if a push would be refused for lack of room.
+    pub(crate) fn is_full(&self) -> bool {
+        self.hwm != 0 && self.state.lock().queue.len() >= self.hwm
+    }
+
+    /// Marks the reading side gone: later pushes fail, queued messages are dropped and the
+    /// writer is released.
+    pub(crate) fn close_reader(&self) -> Option<Signal> {
+        let mut st = self.state.lock();
+        st.reader_closed = true;
+        st.queue.clear();
+        st.reader = None;
+        st.writer.take()
+    }
+}
+
+impl std::fmt::Debug for Pipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipe")
+            .field("len", &self.len())
+            .field("hwm", &self.hwm)
+            .finish()
+    }
+}
+
+/// Fires signals collected while locks were held.
+pub(crate) fn fire(signals: impl IntoIterator<Item = Signal>) {
+    for s in signals {
+        s.notify();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counter(AtomicUsize);
+    impl Notify for Counter {
+        fn notify(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn reader_signalled_only_on_empty_to_non_empty() {
+        let pipe = Pipe::new(0);
+        let c = Arc::new(Counter(AtomicUsize::new(0)));
+        pipe.set_reader(Some(c.clone()));
+        assert!(pipe.try_push(Message::from("a")).unwrap().is_some());
+        assert!(pipe.try_push(Message::from("b")).unwrap().is_none());
+        assert!(pipe.try_pop().is_some());
+        assert!(pipe.try_pop().is_some());
+        assert!(pipe.try_pop().is_none());
+        assert!(pipe.try_push(Message::from("c")).unwrap().is_some());
+    }
+
+    #[test]
+    fn writer_signalled_below_low_water_mark_after_refusal() {
+        let pipe = Pipe::new(4);
+        let c = Arc::new(Counter(AtomicUsize::new(0)));
+        pipe.set_writer(Some(c.clone()));
+        for i in 0..4 {
+            pipe.try_push(Message::from(vec![i])).unwrap();
+        }
+        assert!(matches!(
+            pipe.try_push(Message::from("x")),
+            Err(PushError::Full(_))
+        ));
+        assert!(pipe.try_pop().unwrap().1.is_none()); // 3 left, lwm 2
+        assert!(pipe.try_pop().unwrap().1.is_none()); // 2 left
+        assert!(pipe.try_pop().unwrap().1.is_some()); // 1 left: below lwm
+        assert!(pipe.try_pop().unwrap().1.is_none()); // already signalled
+    }
+
+    #[test]
+    fn batch_push_reports_full_and_closed_reader_refuses() {
+        let pipe = Pipe::new(2);
+        let mut batch = vec![Message::from("a"), Message::from("b"), Message::from("c")];
+        let (_, full) = pipe.push_batch(&mut batch);
+        assert!(full);
+        assert_eq!(pipe.len(), 3);
+        let mut out = VecDeque::new();
+        pipe.pop_batch(&mut out, 10);
+        assert_eq!(out.len(), 3);
+        pipe.close_reader();
+        assert!(matches!(
+            pipe.try_push(Message::from("d")),
+            Err(PushError::Closed(_))
+        ));
+    }
+}
