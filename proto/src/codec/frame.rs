@@ -37,7 +37,7 @@ impl FrameLimits {
 /// A decoded frame header: what the next frame is and how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
-    /// The flags byte without the LONG bit's meaning applied (reserved bits are zero).
+    /// The flags byte with the LONG bit cleared (MORE and COMMAND only).
     pub flags: u8,
     /// Bytes of flags and size (2 or 9).
     pub header_len: usize,
