@@ -1,6 +1,6 @@
 //! Security mechanisms (RFC 23 §"Security Mechanisms"): the handshake run between the
 //! greetings and traffic. Only NULL exists today; PLAIN (RFC 24) and CURVE (RFC 25) are meant
-//! to become further [`Handshake`] variants, each a chain of `Expect*` states.
+//! to become further `Handshake` variants, each a chain of `Expect*` states.
 //!
 //! A mechanism sees only the handshake commands; the session owns framing, the peer's
 //! socket-type check (common to all mechanisms) and timers. CURVE will also need to wrap
