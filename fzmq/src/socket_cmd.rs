@@ -169,7 +169,14 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
     }
     let ctx = Context::new();
     let socket = ctx.socket(socket_type);
-    for option in args.options.to_socket_options()? {
+    let mut options = args.options.to_socket_options()?;
+    if role == Role::SendOnly {
+        // Workaround: ferrozmq's close() lingers only for connections that finished their
+        // handshake; messages queued for a connect still in progress are dropped. With
+        // IMMEDIATE, send waits for a completed connection, so LINGER covers every message.
+        options.insert(0, SocketOption::Immediate(true));
+    }
+    for option in options {
         let name = option.name();
         socket
             .set_option(option)
@@ -345,12 +352,19 @@ impl Session {
     }
 
     /// Ends the process: closes the socket, waits up to LINGER for queued messages to go out
-    /// (this is what makes `push --count N` flushed), then exits with the outcome. The first
+    /// (this is what makes `push --count N` flushed; skipped on failure), then exits with the
+    /// outcome. The first
     /// thread to call it wins; a second one blocks until the process is gone.
     fn finish(&self, outcome: Result<()>) -> ! {
         static FINISHING: Mutex<()> = Mutex::new(());
         let _only_once = FINISHING.lock();
         let _ = io::stdout().flush();
+        if outcome.is_err() {
+            // Failing: do not hold the exit for LINGER over messages nobody is waiting for.
+            let _ = self
+                .socket
+                .set_option(SocketOption::Linger(Some(Duration::ZERO)));
+        }
         self.socket.close();
         self.ctx.terminate();
         crate::exit_with(outcome)
