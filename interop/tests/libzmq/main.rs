@@ -1,0 +1,8 @@
+//! Interop tests of ferrozmq against libzmq 4.3 (built from source by the `zmq` crate):
+//! [`matrix`] runs every socket pair both ways over tcp and ipc, [`routing`] checks ROUTER
+//! routing ids across the two, and [`refusal`] checks that incompatible peers are refused.
+
+mod matrix;
+mod peer;
+mod refusal;
+mod routing;
