@@ -43,6 +43,18 @@ pub(super) enum CloseReason {
     Local,
 }
 
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::Eof => f.write_str("closed by peer"),
+            CloseReason::Io(e) => write!(f, "socket error: {e}"),
+            CloseReason::Protocol(e) => write!(f, "protocol error: {e}"),
+            CloseReason::Refused(r) => write!(f, "peer refused: {r:?}"),
+            CloseReason::Local => f.write_str("closed locally"),
+        }
+    }
+}
+
 /// How the connection came to be.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Origin {
@@ -70,6 +82,8 @@ pub(super) struct Connection {
     pub(super) linger: Option<Option<Instant>>,
     /// The deadline last put in the timer heap for this connection.
     pub(super) timer_at: Option<Instant>,
+    /// The peer's address, for logs.
+    pub(super) peer_name: String,
 }
 
 impl Connection {
@@ -83,7 +97,9 @@ impl Connection {
         now: Instant,
     ) -> Connection {
         let session = Session::new(socket.session_config(), now);
+        let peer_name = stream.peer_name();
         Connection {
+            peer_name,
             gen,
             stream,
             socket,

@@ -471,7 +471,7 @@ impl Reactor {
                 if matches!(reason, CloseReason::Protocol(_)) {
                     c.flush_best_effort();
                 }
-                tracing::debug!("connection closed: {reason:?}");
+                tracing::debug!(peer = %c.peer_name, "connection closed: {reason}");
                 let _ = self.poll.registry().deregister(&mut c.stream);
                 c.detach();
                 if let Origin::Connected { connect_id } = c.origin {
