@@ -287,7 +287,8 @@ impl Reactor {
         }
     }
 
-    fn add_conn(&mut self, conn: Connection, now: Instant) -> Option<usize> {
+    /// Registers a connection; the caller drives it once its bookkeeping is in place.
+    fn add_conn(&mut self, conn: Connection) -> Option<usize> {
         let entry = self.entries.vacant_entry();
         let token = entry.key();
         let mut conn = Box::new(conn);
@@ -300,7 +301,6 @@ impl Reactor {
             return None;
         }
         entry.insert(Entry::Conn(conn));
-        self.drive(token, now);
         Some(token)
     }
 
@@ -410,12 +410,15 @@ impl Reactor {
                     true,
                     now,
                 );
-                let token = self.add_conn(conn, now);
+                let token = self.add_conn(conn);
                 if let Some(c) = self.connectors.get_mut(&key) {
                     c.active = token;
                 }
-                if token.is_none() {
-                    self.schedule_reconnect(key, now);
+                match token {
+                    // Driven only now, so that a connect refused at once finds `active` set
+                    // and schedules its retry.
+                    Some(t) => self.drive(t, now),
+                    None => self.schedule_reconnect(key, now),
                 }
             }
             Err(e) => {
