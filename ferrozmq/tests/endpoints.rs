@@ -160,7 +160,9 @@ fn queue_made_by_connect_is_delivered_once_the_peer_binds() {
         let pull = ctx.socket(SocketType::Pull);
         pull.bind(&ep).unwrap();
         for i in 0..100u32 {
-            let m = pull.recv_timeout(T).unwrap_or_else(|e| panic!("{transport}: message {i}: {e}"));
+            let m = pull
+                .recv_timeout(T)
+                .unwrap_or_else(|e| panic!("{transport}: message {i}: {e}"));
             assert_eq!(&m.frames()[0][..], &i.to_be_bytes(), "{transport}");
         }
     }

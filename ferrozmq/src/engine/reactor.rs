@@ -274,7 +274,9 @@ impl Reactor {
                     let gen = self.gen();
                     let conn =
                         Connection::new(gen, stream, socket, Origin::Accepted, None, false, now);
-                    self.add_conn(conn, now);
+                    if let Some(token) = self.add_conn(conn) {
+                        self.drive(token, now);
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
