@@ -71,85 +71,32 @@ fn strip_routing_id(ours: SocketType, mut msg: Frames) -> Frames {
     msg
 }
 
-#[test]
-fn rep_refuses_push_when_ferrozmq_binds() {
-    refuses_libzmq(
-        SocketType::Rep,
-        SocketType::Push,
-        SocketType::Req,
-        Impl::Ferrozmq,
-    );
+/// One test per row: `name: ferrozmq type, refused libzmq type, accepted libzmq type, binder;`.
+macro_rules! refusals {
+    ($($name:ident: $ours:ident, $wrong:ident, $right:ident, $binder:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            refuses_libzmq(
+                SocketType::$ours,
+                SocketType::$wrong,
+                SocketType::$right,
+                Impl::$binder,
+            );
+        }
+    )*};
 }
 
-#[test]
-fn rep_refuses_push_when_libzmq_binds() {
-    refuses_libzmq(
-        SocketType::Rep,
-        SocketType::Push,
-        SocketType::Req,
-        Impl::Libzmq,
-    );
-}
-
-#[test]
-fn router_refuses_push_when_ferrozmq_binds() {
-    refuses_libzmq(
-        SocketType::Router,
-        SocketType::Push,
-        SocketType::Dealer,
-        Impl::Ferrozmq,
-    );
-}
-
-#[test]
-fn router_refuses_pair_when_libzmq_binds() {
-    refuses_libzmq(
-        SocketType::Router,
-        SocketType::Pair,
-        SocketType::Dealer,
-        Impl::Libzmq,
-    );
-}
-
-#[test]
-fn pull_refuses_dealer_when_ferrozmq_binds() {
-    refuses_libzmq(
-        SocketType::Pull,
-        SocketType::Dealer,
-        SocketType::Push,
-        Impl::Ferrozmq,
-    );
-}
-
-#[test]
-fn pull_refuses_pair_when_libzmq_binds() {
-    refuses_libzmq(
-        SocketType::Pull,
-        SocketType::Pair,
-        SocketType::Push,
-        Impl::Libzmq,
-    );
-}
-
-#[test]
-fn dealer_refuses_push_when_libzmq_binds() {
-    refuses_libzmq(
-        SocketType::Dealer,
-        SocketType::Push,
-        SocketType::Dealer,
-        Impl::Libzmq,
-    );
-}
-
-/// A PAIR takes one peer, so it is only tested binding (two connects would be two peers).
-#[test]
-fn pair_refuses_req_when_ferrozmq_binds() {
-    refuses_libzmq(
-        SocketType::Pair,
-        SocketType::Req,
-        SocketType::Pair,
-        Impl::Ferrozmq,
-    );
+// A PAIR takes one peer, so it is only tested binding (two connects would be two peers).
+refusals! {
+    rep_refuses_push_when_ferrozmq_binds: Rep, Push, Req, Ferrozmq;
+    rep_refuses_push_when_libzmq_binds: Rep, Push, Req, Libzmq;
+    router_refuses_push_when_ferrozmq_binds: Router, Push, Dealer, Ferrozmq;
+    router_refuses_pair_when_libzmq_binds: Router, Pair, Dealer, Libzmq;
+    pull_refuses_dealer_when_ferrozmq_binds: Pull, Dealer, Push, Ferrozmq;
+    pull_refuses_pair_when_libzmq_binds: Pull, Pair, Push, Libzmq;
+    dealer_refuses_push_when_ferrozmq_binds: Dealer, Push, Dealer, Ferrozmq;
+    dealer_refuses_push_when_libzmq_binds: Dealer, Push, Dealer, Libzmq;
+    pair_refuses_req_when_ferrozmq_binds: Pair, Req, Pair, Ferrozmq;
 }
 
 /// A raw ZMTP 3.1 peer announcing `theirs` connects to a new ferrozmq `ours`: it exchanges
