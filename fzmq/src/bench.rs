@@ -218,11 +218,10 @@ fn check_size(msg: &Message, size: usize) -> Result<()> {
 /// A progress bar on stderr; indicatif draws nothing when stderr is not a terminal.
 fn progress(len: u64, name: String) -> ProgressBar {
     let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template(
-        "{prefix:>22} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix:>18} [{bar:30}] {human_pos}/{human_len} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix(name);
     bar
@@ -231,8 +230,8 @@ fn progress(len: u64, name: String) -> ProgressBar {
 fn print_table(transport: Transport, outcomes: &[Outcome]) {
     let transport = format!("{transport:?}").to_ascii_lowercase();
     println!(
-        "{:<22} {:<9} {:>8} {:>10} {:>12} {:>10}",
-        "throughput PUSH/PULL", "transport", "size", "messages", "msg/s", "MB/s"
+        "{:<22} {:<9} {:>7} {:>10} {:>12} {:>10}",
+        "throughput", "transport", "size", "messages", "msg/s", "MB/s"
     );
     for o in outcomes {
         if let Outcome::Throughput {
@@ -242,29 +241,28 @@ fn print_table(transport: Transport, outcomes: &[Outcome]) {
         } = o
         {
             // The first message starts the clock, so count - 1 were timed.
-            let secs = elapsed.as_secs_f64().max(1e-9);
-            let rate = (count.saturating_sub(1)) as f64 / secs;
+            let rate = count.saturating_sub(1) as f64 / elapsed.as_secs_f64().max(1e-9);
             println!(
-                "{:<22} {:<9} {:>8} {:>10} {:>12.0} {:>10.1}",
-                "",
+                "{:<22} {:<9} {:>7} {:>10} {:>12} {:>10.1}",
+                "PUSH/PULL",
                 transport,
                 Size(*size).to_string(),
                 count,
-                rate,
+                Thousands(rate as u64).to_string(),
                 rate * *size as f64 / 1e6
             );
         }
     }
     println!();
     println!(
-        "{:<22} {:<9} {:>8} {:>10} {:>12} {:>10} {:>10}",
-        "latency REQ/REP", "transport", "size", "trips", "mean µs", "p50 µs", "p99 µs"
+        "{:<22} {:<9} {:>7} {:>10} {:>12} {:>10} {:>10}",
+        "latency, one-way (µs)", "transport", "size", "trips", "mean", "p50", "p99"
     );
     for o in outcomes {
         if let Outcome::Latency { size, one_way } = o {
             println!(
-                "{:<22} {:<9} {:>8} {:>10} {:>12.1} {:>10.1} {:>10.1}",
-                "(one-way = rtt / 2)",
+                "{:<22} {:<9} {:>7} {:>10} {:>12.1} {:>10.1} {:>10.1}",
+                "REQ/REP (rtt / 2)",
                 transport,
                 Size(*size).to_string(),
                 one_way.len(),
@@ -334,6 +332,22 @@ impl Drop for Endpoint {
     }
 }
 
+/// An integer with thousands separators: 1,614,906.
+struct Thousands(u64);
+
+impl fmt::Display for Thousands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.0.to_string();
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
 /// A byte count for humans: 16 B, 4 KiB.
 struct Size(usize);
 
@@ -371,6 +385,9 @@ mod tests {
         assert_eq!(Size(4096).to_string(), "4 KiB");
         assert_eq!(Size(1000).to_string(), "1000 B");
         assert_eq!(Size(1 << 20).to_string(), "1 MiB");
+        assert_eq!(Thousands(0).to_string(), "0");
+        assert_eq!(Thousands(999).to_string(), "999");
+        assert_eq!(Thousands(1_614_906).to_string(), "1,614,906");
     }
 
     #[test]

@@ -322,3 +322,24 @@ fn timeout_fails_when_nothing_arrives() {
     pull.assert_code(1, "timed out");
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
+
+#[test]
+fn bench_runs_a_small_suite_without_a_terminal() {
+    for transport in ["tcp", "inproc"] {
+        let bench = run(&[
+            "bench",
+            "--transport",
+            transport,
+            "--count",
+            "2000",
+            "--round-trips",
+            "200",
+        ]);
+        bench.assert_success();
+        assert!(bench.stdout.contains("msg/s"), "{bench:#?}");
+        assert_eq!(bench.stdout.matches("PUSH/PULL").count(), 2, "{bench:#?}");
+        assert!(bench.stdout.contains("REQ/REP"), "{bench:#?}");
+        // stderr is a pipe: no progress bar drawn.
+        assert!(bench.stderr.is_empty(), "{bench:#?}");
+    }
+}
