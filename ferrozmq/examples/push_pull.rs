@@ -1,42 +1,49 @@
-//! Pipeline: a PUSH ventilator spreads tasks over two PULL workers (round robin), which send
+//! Pipeline: a PUSH ventilator spreads tasks round robin over two PULL workers, which push
 //! their results to a PULL sink. Run with `cargo run --example push_pull`.
+//!
+//! The workers bind and the ventilator connects to each: a connect queues for its peer at
+//! once, so both workers get their share even if one is slower to come up (had the workers
+//! connected, the first one up could take every task before the second arrived).
 
+use std::sync::mpsc;
 use std::thread;
 
 use ferrozmq::{Socket, SocketType};
 
 const TASKS: u32 = 100;
+const WORKERS: usize = 2;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sink = Socket::new(SocketType::Pull);
     let sink_ep = sink.bind("tcp://127.0.0.1:*")?;
-    let ventilator = Socket::new(SocketType::Push);
-    let tasks_ep = ventilator.bind("tcp://127.0.0.1:*")?;
 
-    for worker in 0..2 {
-        let (tasks_ep, sink_ep) = (tasks_ep.clone(), sink_ep.clone());
-        thread::spawn(move || -> Result<(), ferrozmq::RecvError> {
+    let (worker_eps, endpoints) = mpsc::channel();
+    for worker in 0..WORKERS {
+        let (sink_ep, worker_eps) = (sink_ep.clone(), worker_eps.clone());
+        thread::spawn(move || {
             let tasks = Socket::new(SocketType::Pull);
-            tasks.connect(&tasks_ep).expect("valid endpoint");
+            let ep = tasks.bind("tcp://127.0.0.1:*").expect("bind");
+            worker_eps.send(ep).expect("main is waiting");
             let results = Socket::new(SocketType::Push);
             results.connect(&sink_ep).expect("valid endpoint");
-            loop {
-                let task = tasks.recv()?;
-                let n: u32 = std::str::from_utf8(&task.frames()[0])
-                    .expect("utf-8")
+            while let Ok(task) = tasks.recv() {
+                let n: u64 = String::from_utf8_lossy(&task.frames()[0])
                     .parse()
-                    .expect("a number");
-                // The result carries the worker's number, then the square.
-                let result = format!("{worker} {}", n * n);
-                results.send(result).expect("sink is up");
+                    .expect("n");
+                results.send(format!("{worker} {}", n * n)).expect("send");
             }
         });
     }
 
+    let ventilator = Socket::new(SocketType::Push);
+    for ep in endpoints.iter().take(WORKERS) {
+        ventilator.connect(&ep)?;
+    }
     for n in 0..TASKS {
         ventilator.send(n.to_string())?;
     }
-    let mut per_worker = [0u32; 2];
+
+    let mut per_worker = [0u32; WORKERS];
     let mut sum = 0u64;
     for _ in 0..TASKS {
         let msg = sink.recv()?;
