@@ -3,7 +3,8 @@
 //! What a socket type does with the terminal is its [`Role`]: send-only types send stdin,
 //! receive-only types print, REQ and REP alternate, and the rest (DEALER, ROUTER, PAIR) print
 //! from a reader thread while the main thread sends stdin on the same socket — ferrozmq sockets
-//! are thread-safe, so no proxying is needed. Adding a socket type means one `Role` line.
+//! are thread-safe, so no proxying is needed. Adding a socket type means a subcommand in `main`
+//! and one `Role` line here.
 
 use std::io::{self, BufRead, Write};
 use std::sync::Mutex;
