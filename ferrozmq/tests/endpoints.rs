@@ -242,6 +242,8 @@ fn hwm_blocks_then_times_out_and_immediate_refuses_unconnected() {
     let ctx = Context::new();
     let push = ctx.socket(SocketType::Push);
     push.set_option(SocketOption::SndHwm(3)).unwrap();
+    push.set_option(SocketOption::Linger(Some(Duration::ZERO)))
+        .unwrap();
     push.connect("tcp://127.0.0.1:1").unwrap(); // never connects
     for _ in 0..3 {
         push.try_send("m").unwrap();
@@ -289,11 +291,52 @@ fn close_flushes_pending_messages_within_linger() {
 }
 
 #[test]
-fn dropping_a_context_with_unreachable_peers_does_not_hang() {
+fn dropping_a_context_with_unreachable_peers_returns_after_linger() {
     let ctx = Context::new();
     let push = ctx.socket(SocketType::Push);
+    push.set_option(SocketOption::Linger(Some(Duration::from_millis(50))))
+        .unwrap();
     push.connect("tcp://127.0.0.1:1").unwrap();
     push.send("never delivered").unwrap();
     drop(push);
-    drop(ctx); // must return: an unconnected queue is not waited for
+    drop(ctx); // must return once LINGER is over, though the peer never appears
+}
+
+#[test]
+fn close_keeps_trying_an_unconnected_connect_within_linger() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = format!("tcp://{}", l.local_addr().unwrap());
+    drop(l);
+    let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+    let sender = {
+        let ep = ep.clone();
+        std::thread::spawn(move || {
+            let ctx = Context::new();
+            let push = ctx.socket(SocketType::Push);
+            push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(10))))
+                .unwrap();
+            push.set_option(SocketOption::Linger(Some(Duration::from_secs(20))))
+                .unwrap();
+            push.connect(&ep).unwrap();
+            for i in 0..100u32 {
+                push.send(i.to_be_bytes().to_vec()).unwrap();
+            }
+            push.close();
+            closed_tx.send(()).unwrap();
+            drop(push);
+            drop(ctx); // waits for the queue to flush, within LINGER
+        })
+    };
+    closed_rx.recv().unwrap();
+    // The socket is closed and nobody listened yet: bind now; the queue must still arrive.
+    let pull_ctx = Context::new();
+    let pull = pull_ctx.socket(SocketType::Pull);
+    pull.bind(&ep).unwrap();
+    for i in 0..100u32 {
+        assert_eq!(
+            &pull.recv_timeout(T).unwrap().frames()[0][..],
+            &i.to_be_bytes()
+        );
+    }
+    sender.join().unwrap();
 }

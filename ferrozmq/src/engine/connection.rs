@@ -248,10 +248,11 @@ impl Connection {
         any
     }
 
-    /// Nothing left to send: the queue and the encoded output are empty.
+    /// Nothing left to send: attached, with the queue and the encoded output empty. A
+    /// connection still in its handshake has flushed nothing yet.
     pub(super) fn flushed(&self) -> bool {
         self.session.pending_output().is_empty()
-            && self.att.as_ref().is_none_or(|a| a.out.is_empty())
+            && self.att.as_ref().is_some_and(|a| a.out.is_empty())
     }
 
     /// Best-effort write of what is pending (an ERROR command) before closing.

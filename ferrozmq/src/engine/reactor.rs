@@ -41,6 +41,9 @@ struct Connector {
     active: Option<usize>,
     /// Bumped to cancel a pending reconnect timer.
     gen: u64,
+    /// Set once the socket closed with messages still queued for this connect: keep trying
+    /// until they are flushed or this deadline passes (`Some(None)`: no deadline).
+    linger: Option<Option<Instant>>,
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
@@ -79,7 +82,10 @@ pub(super) fn run(poll: Poll, shared: Arc<Shared>) {
     };
     let mut events = Events::with_capacity(1024);
     loop {
-        if r.shutting_down && !r.entries.iter().any(|(_, e)| matches!(e, Entry::Conn(_))) {
+        if r.shutting_down
+            && r.connectors.is_empty()
+            && !r.entries.iter().any(|(_, e)| matches!(e, Entry::Conn(_)))
+        {
             break;
         }
         let now = Instant::now();
@@ -185,6 +191,7 @@ impl Reactor {
                         ivl,
                         active: None,
                         gen: 0,
+                        linger: None,
                     },
                 );
                 self.start_connect(key, now);
@@ -213,7 +220,8 @@ impl Reactor {
             Command::CloseSocket { socket_id, linger } => self.close_socket(socket_id, linger, now),
             Command::Shutdown => {
                 self.shutting_down = true;
-                self.connectors.clear();
+                // Only connects still flushing within their LINGER outlive the shutdown.
+                self.connectors.retain(|_, c| c.linger.is_some());
                 let listeners: Vec<usize> = self
                     .entries
                     .iter()
@@ -228,7 +236,21 @@ impl Reactor {
 
     /// A socket closed: listeners and connectors go now; connections flush for `linger`.
     fn close_socket(&mut self, socket_id: u64, linger: Option<Duration>, now: Instant) {
-        self.connectors.retain(|(s, _), _| *s != socket_id);
+        let deadline = linger.map(|d| now + d);
+        self.connectors.retain(|(s, _), c| {
+            if *s != socket_id {
+                return true;
+            }
+            // A connect whose queue still holds messages keeps trying within LINGER, as
+            // libzmq does; one with nothing queued goes now.
+            let pending = c.peer.is_some_and(|p| c.socket.has_pending_output(p));
+            if pending && linger != Some(Duration::ZERO) {
+                c.linger = Some(deadline);
+                true
+            } else {
+                false
+            }
+        });
         let tokens: Vec<usize> = self
             .entries
             .iter()
@@ -397,8 +419,13 @@ impl Reactor {
         let Some(c) = self.connectors.get(&key) else {
             return;
         };
+        if c.linger.flatten().is_some_and(|d| d <= now) {
+            self.connectors.remove(&key);
+            return;
+        }
         let socket = c.socket.clone();
         let peer = c.peer;
+        let linger = c.linger;
         let opts = socket.options();
         match c.target.connect(&opts) {
             Ok(stream) => {
@@ -412,6 +439,8 @@ impl Reactor {
                     true,
                     now,
                 );
+                let mut conn = conn;
+                conn.linger = linger;
                 let token = self.add_conn(conn);
                 if let Some(c) = self.connectors.get_mut(&key) {
                     c.active = token;
@@ -432,18 +461,30 @@ impl Reactor {
 
     /// Schedules the next attempt with exponential back-off (RECONNECT_IVL, RECONNECT_IVL_MAX).
     fn schedule_reconnect(&mut self, key: (u64, u64), now: Instant) {
-        if self.shutting_down {
-            return;
-        }
         let Some(c) = self.connectors.get_mut(&key) else {
             return;
         };
         c.active = None;
         let opts = c.socket.options();
-        if c.socket.is_closed() || opts.reconnect_ivl.is_none() {
+        let closed = c.socket.is_closed();
+        let flushed = c.peer.is_none_or(|p| !c.socket.has_pending_output(p));
+        let expired = c.linger.flatten().is_some_and(|d| d <= now);
+        // A closed socket's connect lives on only while LINGER lets it flush its queue; a
+        // connect that may not reconnect is done (and must not hold up a shutdown).
+        let retry = opts.reconnect_ivl.is_some()
+            && if closed || self.shutting_down {
+                c.linger.is_some() && !flushed && !expired
+            } else {
+                true
+            };
+        if !retry {
+            self.connectors.remove(&key);
             return;
         }
-        let delay = c.ivl;
+        let mut delay = c.ivl;
+        if let Some(deadline) = c.linger.flatten() {
+            delay = delay.min(deadline.saturating_duration_since(now));
+        }
         if let Some(max) = opts.reconnect_ivl_max {
             if max > c.ivl {
                 c.ivl = (c.ivl * 2).min(max);
@@ -451,14 +492,12 @@ impl Reactor {
         }
         c.gen += 1;
         let gen = c.gen;
-        self.timers.push(Reverse((
-            now + delay,
-            Timer::Reconnect {
-                socket_id: key.0,
-                connect_id: key.1,
-                gen,
-            },
-        )));
+        let timer = Timer::Reconnect {
+            socket_id: key.0,
+            connect_id: key.1,
+            gen,
+        };
+        self.timers.push(Reverse((now + delay, timer)));
     }
 
     fn close_entry(&mut self, token: usize, reason: CloseReason) {

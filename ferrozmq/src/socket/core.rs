@@ -141,6 +141,15 @@ impl SocketCore {
         c
     }
 
+    /// Whether messages are queued for this peer.
+    pub(crate) fn has_pending_output(&self, peer: PeerId) -> bool {
+        self.state
+            .lock()
+            .peers
+            .get(&peer)
+            .is_some_and(|p| !p.out.is_empty())
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.state.lock().closed
     }
@@ -221,7 +230,9 @@ impl SocketCore {
     ) -> Result<Attachment, Refusal> {
         let mut guard = self.state.lock();
         let st = &mut *guard;
-        if st.closed {
+        // A closed socket still lets a connect that is flushing within LINGER attach.
+        let lingering = existing.is_some_and(|p| st.peers.contains_key(&p));
+        if st.closed && !lingering {
             return Err(Refusal::Closed);
         }
         if !self.socket_type.is_compatible(meta.socket_type) {
