@@ -29,9 +29,9 @@ Input and output:
   --hex: every frame is read and written as hex digits (0x prefix optional on input).
 
 Ending:
-  push, req and rep stop at the end of stdin (push sends only to connected peers, as with
-  --immediate, and waits up to --linger for queued messages to go out). pull, and dealer, router and pair, which keep receiving after stdin
-  ends, run until --count messages have arrived or --timeout passes without one.
+  push, req and rep stop at the end of stdin (push waits up to --linger for queued messages
+  to go out, also to peers it has not reached yet). pull, and dealer, router and pair, which
+  keep receiving after stdin ends, run until --count messages have arrived or --timeout passes without one.
   Exit status: 0 done, 1 runtime error (including --timeout), 2 bad arguments.";
 
 /// How frames are laid out on a line: the delimiter and whether every frame is hex.

@@ -170,13 +170,7 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
     }
     let ctx = Context::new();
     let socket = ctx.socket(socket_type);
-    let mut options = args.options.to_socket_options()?;
-    if role == Role::SendOnly {
-        // Workaround: ferrozmq's close() lingers only for connections that finished their
-        // handshake; messages queued for a connect still in progress are dropped. With
-        // IMMEDIATE, send waits for a completed connection, so LINGER covers every message.
-        options.insert(0, SocketOption::Immediate(true));
-    }
+    let options = args.options.to_socket_options()?;
     for option in options {
         let name = option.name();
         socket
