@@ -466,16 +466,15 @@ impl Reactor {
         };
         c.active = None;
         let opts = c.socket.options();
-        let closed = c.socket.is_closed();
         let flushed = c.peer.is_none_or(|p| !c.socket.has_pending_output(p));
         let expired = c.linger.flatten().is_some_and(|d| d <= now);
-        // A closed socket's connect lives on only while LINGER lets it flush its queue; a
-        // connect that may not reconnect is done (and must not hold up a shutdown).
+        // The reactor's own view of "closed" is `linger` (set when it handles CloseSocket; the
+        // socket's flag may already be up before that command arrives). A closed socket's
+        // connect lives on only while LINGER lets it flush its queue.
         let retry = opts.reconnect_ivl.is_some()
-            && if closed || self.shutting_down {
-                c.linger.is_some() && !flushed && !expired
-            } else {
-                true
+            && match c.linger {
+                None => !self.shutting_down,
+                Some(_) => !flushed && !expired,
             };
         if !retry {
             self.connectors.remove(&key);

@@ -11,10 +11,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferrozmq_proto::pattern::{FairQueue, PeerId};
+use ferrozmq_proto::pattern::{FairQueue, PeerId, PeerMap};
 use ferrozmq_proto::{SessionConfig, SocketType};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -29,8 +29,8 @@ use crate::{Message, Options, SocketOption};
 pub(crate) enum Wait {
     /// Return `WouldBlock` at once.
     No,
-    /// Wait until this instant, then `Timeout`.
-    Until(Instant),
+    /// Wait at most this long, then `Timeout` (the clock is read only if a wait is needed).
+    For(Duration),
     /// Wait as long as it takes.
     Forever,
 }
@@ -59,7 +59,7 @@ pub(crate) struct SocketCore {
 pub(crate) struct CoreState {
     pub(crate) options: Options,
     pub(crate) closed: bool,
-    peers: HashMap<PeerId, Peer>,
+    peers: PeerMap<Peer>,
     next_peer: u64,
     pattern: Pattern,
     fq: FairQueue,
@@ -74,7 +74,7 @@ pub(crate) struct CoreState {
     pub(crate) last_endpoint: Option<String>,
     pub(crate) next_endpoint_id: u64,
     /// Inproc links: our peer -> (other socket, its peer id for us).
-    inproc_links: HashMap<PeerId, (Weak<SocketCore>, PeerId)>,
+    inproc_links: PeerMap<(Weak<SocketCore>, PeerId)>,
 }
 
 impl SocketCore {
@@ -89,7 +89,7 @@ impl SocketCore {
             state: Mutex::new(CoreState {
                 options,
                 closed: false,
-                peers: HashMap::new(),
+                peers: PeerMap::default(),
                 next_peer: 1,
                 pattern,
                 fq: FairQueue::new(),
@@ -101,7 +101,7 @@ impl SocketCore {
                 connects: HashMap::new(),
                 last_endpoint: None,
                 next_endpoint_id: 1,
-                inproc_links: HashMap::new(),
+                inproc_links: PeerMap::default(),
             }),
             readable: Condvar::new(),
             writable: Condvar::new(),
@@ -370,6 +370,7 @@ impl SocketCore {
     /// Sends, waiting as `wait` allows.
     pub(crate) fn send(&self, mut msg: Message, wait: Wait) -> Result<(), SendError> {
         let mut signals = Signals::new();
+        let mut deadline = None;
         let mut st = self.state.lock();
         loop {
             if st.closed {
@@ -387,7 +388,8 @@ impl SocketCore {
             }
             match wait {
                 Wait::No => return Err(SendError::new(SendErrorKind::WouldBlock, msg)),
-                Wait::Until(t) => {
+                Wait::For(d) => {
+                    let t = *deadline.get_or_insert_with(|| far_future(d));
                     st.send_waiters += 1;
                     let timed_out = self.writable.wait_until(&mut st, t).timed_out();
                     st.send_waiters -= 1;
@@ -419,6 +421,7 @@ impl SocketCore {
     /// Receives, waiting as `wait` allows.
     pub(crate) fn recv(&self, wait: Wait) -> Result<Message, RecvError> {
         let mut signals = Signals::new();
+        let mut deadline = None;
         let mut st = self.state.lock();
         loop {
             if st.closed {
@@ -438,7 +441,8 @@ impl SocketCore {
             }
             match wait {
                 Wait::No => return Err(RecvError::WouldBlock),
-                Wait::Until(t) => {
+                Wait::For(d) => {
+                    let t = *deadline.get_or_insert_with(|| far_future(d));
                     st.recv_waiters += 1;
                     let timed_out = self.readable.wait_until(&mut st, t).timed_out();
                     st.recv_waiters -= 1;
@@ -564,6 +568,13 @@ impl std::fmt::Debug for CoreState {
             .field("closed", &self.closed)
             .finish()
     }
+}
+
+/// `now + d`, saturating at a far-off instant for absurd durations.
+fn far_future(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 fn register(list: &mut Vec<Waker>, waker: &Waker) {

@@ -8,7 +8,7 @@ pub(crate) mod pipe;
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use self::core::{SocketCore, Wait};
 use crate::endpoint::Endpoint;
@@ -298,9 +298,7 @@ fn wait_for(timeout: Option<Duration>) -> Wait {
     match timeout {
         None => Wait::Forever,
         Some(d) if d.is_zero() => Wait::No,
-        Some(d) => Instant::now()
-            .checked_add(d)
-            .map_or(Wait::Forever, Wait::Until),
+        Some(d) => Wait::For(d),
     }
 }
 

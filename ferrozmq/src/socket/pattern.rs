@@ -4,11 +4,9 @@
 //! The decisions themselves live in `ferrozmq_proto::pattern` (unit-tested without sockets);
 //! this file applies them to the socket's peers and pipes.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use ferrozmq_proto::pattern::{
-    FairQueue, PeerId, RepState, ReqError, ReqState, RoundRobin, RouterTable,
+    FairQueue, PeerId, PeerMap, RepState, ReqError, ReqState, RoundRobin, RouterTable,
 };
 use ferrozmq_proto::SocketType;
 use smallvec::SmallVec;
@@ -107,7 +105,7 @@ impl Pattern {
         &mut self,
         peer: PeerId,
         meta: &PeerMeta,
-        peers: &HashMap<PeerId, Peer>,
+        peers: &PeerMap<Peer>,
         opts: &Options,
     ) -> Result<Option<Bytes>, Refusal> {
         match self {
@@ -151,7 +149,7 @@ impl Pattern {
     /// Hands a message to a peer, or says why not (giving it back).
     pub(crate) fn send(
         &mut self,
-        peers: &HashMap<PeerId, Peer>,
+        peers: &PeerMap<Peer>,
         opts: &Options,
         msg: Message,
         signals: &mut Signals,
@@ -233,7 +231,7 @@ impl Pattern {
     pub(crate) fn recv(
         &mut self,
         fq: &mut FairQueue,
-        peers: &HashMap<PeerId, Peer>,
+        peers: &PeerMap<Peer>,
         signals: &mut Signals,
     ) -> Result<Option<(PeerId, Message)>, RecvError> {
         let mut pop = |p: PeerId| {
@@ -278,7 +276,7 @@ impl Pattern {
 /// Offers the message to peers in rotation until one takes it; returns that peer.
 fn round_robin(
     rr: &mut RoundRobin,
-    peers: &HashMap<PeerId, Peer>,
+    peers: &PeerMap<Peer>,
     msg: Message,
     signals: &mut Signals,
 ) -> Result<PeerId, (SendErrorKind, Message)> {

@@ -4,7 +4,7 @@
 //! Only active peers (those that may have input) are in the line, so a socket with thousands
 //! of idle peers pays nothing for them. A peer is served one message per turn, then goes to
 //! the back; a peer found empty leaves the line until it is activated again.
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use super::PeerId;
 
@@ -14,7 +14,7 @@ pub struct FairQueue {
     /// Active peers, front served next. Never holds a peer twice.
     line: VecDeque<PeerId>,
     /// Exactly the peers in `line`.
-    active: HashSet<PeerId>,
+    active: super::PeerSet,
 }
 
 impl FairQueue {

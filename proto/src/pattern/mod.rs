@@ -18,6 +18,33 @@ pub use router_table::{AttachError, RouterTable};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PeerId(pub u64);
 
+/// A map keyed by [`PeerId`] with a cheap hash: ids are local counters, not attacker-chosen,
+/// so SipHash's flood resistance buys nothing on this per-message path.
+pub type PeerMap<V> = std::collections::HashMap<PeerId, V, BuildPeerHasher>;
+/// A set of [`PeerId`]s with the same cheap hash.
+pub type PeerSet = std::collections::HashSet<PeerId, BuildPeerHasher>;
+/// Builds [`PeerHasher`]s.
+pub type BuildPeerHasher = std::hash::BuildHasherDefault<PeerHasher>;
+
+/// Fibonacci hashing of a `u64` id: one multiplication spreads sequential ids over the high
+/// bits that hash tables use.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PeerHasher(u64);
+
+impl std::hash::Hasher for PeerHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = (self.0 ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// A random `u32` from std's randomly keyed `RandomState` (libzmq seeds its generated routing
 /// ids and REQ request ids randomly; this avoids a clock or an RNG dependency).
 fn random_u32() -> u32 {

@@ -5,7 +5,6 @@
 //! The peers sit in a `Vec` in attach order with a cursor just after the last one chosen. A
 //! pick is O(1) when the first offered peer accepts; `remove` is O(n) but adjusts the cursor
 //! so that the rotation neither skips a peer nor serves one twice in a row.
-use std::collections::HashSet;
 
 use super::PeerId;
 
@@ -15,7 +14,7 @@ pub struct RoundRobin {
     /// Peers in attach order.
     peers: Vec<PeerId>,
     /// Membership of `peers`, so `add` stays O(1).
-    members: HashSet<PeerId>,
+    members: super::PeerSet,
     /// Index in `peers` just after the last chosen peer, `<= peers.len()`; the next pick
     /// starts there (modulo the length). Not wrapped eagerly, so a peer added after the last
     /// one chosen is offered next rather than the first peer being served twice in a row.

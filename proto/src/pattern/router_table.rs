@@ -24,7 +24,7 @@ pub enum AttachError {
 #[derive(Debug)]
 pub struct RouterTable {
     by_id: HashMap<Bytes, PeerId>,
-    by_peer: HashMap<PeerId, Bytes>,
+    by_peer: super::PeerMap<Bytes>,
     /// The counter of the next generated id.
     next_generated: u32,
 }
@@ -40,7 +40,7 @@ impl RouterTable {
     pub fn with_first_generated(first: u32) -> Self {
         Self {
             by_id: HashMap::new(),
-            by_peer: HashMap::new(),
+            by_peer: super::PeerMap::default(),
             next_generated: first,
         }
     }
