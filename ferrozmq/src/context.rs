@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use ferrozmq_proto::pattern::PeerId;
+
 use crate::engine::{Command, Reactor};
 use crate::error::BindError;
 use crate::socket::core::SocketCore;
@@ -41,7 +43,7 @@ pub(crate) struct ContextInner {
 enum InprocEntry {
     Bound(Weak<SocketCore>),
     /// Connects made before the bind: (socket, its persistent peer).
-    Pending(Vec<(Weak<SocketCore>, ferrozmq_proto::pattern::PeerId)>),
+    Pending(Vec<(Weak<SocketCore>, PeerId)>),
 }
 
 impl Context {
@@ -118,10 +120,10 @@ impl ContextInner {
                 !list.is_empty()
             }
         });
-        self.reactor.send(Command::CloseSocket {
-            socket_id: core.id,
-            linger,
-        });
+        // `close` runs through a live handle, so the socket can still be named by `Arc`.
+        if let Some(socket) = core.arc() {
+            self.reactor.send(Command::CloseSocket { socket, linger });
+        }
     }
 
     /// Binds an inproc name; links connects that were waiting for it.
@@ -159,13 +161,19 @@ impl ContextInner {
         }
     }
 
+    /// Forgets a connect still waiting for its inproc name to be bound (`disconnect`).
+    pub(crate) fn inproc_cancel(&self, name: &str, socket_id: u64, peer: PeerId) {
+        let mut reg = self.inproc.lock();
+        if let Some(InprocEntry::Pending(list)) = reg.get_mut(name) {
+            list.retain(|(w, p)| !(*p == peer && w.upgrade().is_some_and(|s| s.id == socket_id)));
+            if list.is_empty() {
+                reg.remove(name);
+            }
+        }
+    }
+
     /// Connects to an inproc name, now if it is bound, else once it is.
-    pub(crate) fn inproc_connect(
-        &self,
-        name: &str,
-        core: &Arc<SocketCore>,
-        peer: ferrozmq_proto::pattern::PeerId,
-    ) {
+    pub(crate) fn inproc_connect(&self, name: &str, core: &Arc<SocketCore>, peer: PeerId) {
         let binder = {
             let mut reg = self.inproc.lock();
             match reg.get_mut(name) {
@@ -200,11 +208,7 @@ impl ContextInner {
 
 /// Joins a connecting socket's persistent peer to a new peer of the binding socket: the two
 /// share the same pair of pipes, so messages move with no codec and no I/O thread.
-fn link_inproc(
-    connector: &Arc<SocketCore>,
-    c_peer: ferrozmq_proto::pattern::PeerId,
-    binder: &Arc<SocketCore>,
-) {
+fn link_inproc(connector: &Arc<SocketCore>, c_peer: PeerId, binder: &Arc<SocketCore>) {
     let c_meta = PeerMeta {
         socket_type: connector.socket_type,
         routing_id: non_empty(connector.routing_id()),

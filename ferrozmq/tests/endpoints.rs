@@ -340,3 +340,36 @@ fn close_keeps_trying_an_unconnected_connect_within_linger() {
     }
     sender.join().unwrap();
 }
+
+#[test]
+fn inproc_disconnect_before_bind_cancels_the_connect() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push);
+    push.connect("inproc://cancelled").unwrap();
+    push.disconnect("inproc://cancelled").unwrap();
+    let pull = ctx.socket(SocketType::Pull);
+    pull.bind("inproc://cancelled").unwrap();
+    assert_eq!(push.try_send("ghost").unwrap_err().kind(), SendErrorKind::WouldBlock);
+    assert!(matches!(pull.try_recv(), Err(RecvError::WouldBlock)));
+}
+
+#[test]
+fn connect_routing_id_names_the_next_connected_peer() {
+    let ctx = Context::new();
+    let server = ctx.socket(SocketType::Router);
+    let ep = server.bind("tcp://127.0.0.1:*").unwrap();
+    let client = ctx.socket(SocketType::Router);
+    client
+        .set_option(SocketOption::ConnectRoutingId(Some(ferrozmq::Bytes::from_static(b"srv"))))
+        .unwrap();
+    client.set_option(SocketOption::RouterMandatory(true)).unwrap();
+    client.connect(&ep).unwrap();
+    // The client ROUTER can address the server by the id it chose, once connected.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.send(ferrozmq::Message::from_iter(["srv", "hi"])).is_err() {
+        assert!(Instant::now() < deadline, "never connected");
+        std::thread::yield_now();
+    }
+    let m = server.recv_timeout(T).unwrap();
+    assert_eq!(&m.frames()[1][..], b"hi");
+}

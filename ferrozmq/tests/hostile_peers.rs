@@ -162,3 +162,22 @@ fn dead_peer_detected_by_heartbeat() {
         "expected PINGs before the close"
     );
 }
+
+/// A peer of a send-only socket (PUSH) that sends anyway: its input is discarded, so the
+/// connection never stalls on a full queue and its close is noticed.
+#[test]
+fn input_to_a_push_socket_is_discarded_and_eof_seen() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push);
+    push.set_option(SocketOption::RcvHwm(2)).unwrap();
+    let ep = push.bind("tcp://127.0.0.1:*").unwrap();
+    let mut peer = raw_client(&ep);
+    peer.write_all(&greeting()).unwrap();
+    peer.write_all(&ready("PULL")).unwrap();
+    for _ in 0..5000 {
+        peer.write_all(&[0x00, 0x03, b'x', b'y', b'z']).unwrap();
+    }
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    // PUSH must read through all of it, see the EOF and close its side.
+    read_to_eof(&mut peer);
+}

@@ -23,6 +23,8 @@ use crate::Message;
 
 /// Bytes asked of the kernel per read.
 const READ_CHUNK: usize = 64 * 1024;
+/// Below this much free room, a fresh read chunk is reserved.
+const MIN_READ: usize = 4 * 1024;
 /// Encoded bytes gathered before a write.
 const WRITE_BATCH: usize = 256 * 1024;
 /// Messages taken from the pipe per lock.
@@ -146,8 +148,14 @@ impl Connection {
         token: mio::Token,
     ) -> Result<(), CloseReason> {
         while !self.read_paused {
+            // Fill one buffer densely: allocate a new chunk only when little room is left, so
+            // the frames split off it (and still queued) share few allocations.
+            if self.rbuf.capacity() - self.rbuf.len() < MIN_READ {
+                self.rbuf.reserve(READ_CHUNK);
+            }
             let start = self.rbuf.len();
-            self.rbuf.resize(start + READ_CHUNK, 0);
+            let room = self.rbuf.capacity() - start;
+            self.rbuf.resize(start + room, 0);
             let n = match self
                 .stream
                 .read(self.rbuf.get_mut(start..).unwrap_or_default())

@@ -49,7 +49,7 @@ pub(crate) enum Command {
     Disconnect { socket_id: u64, connect_id: u64 },
     /// The socket closed: flush its connections for at most `linger`, then close them.
     CloseSocket {
-        socket_id: u64,
+        socket: Arc<SocketCore>,
         linger: Option<Duration>,
     },
     /// Stop once every lingering connection is done.

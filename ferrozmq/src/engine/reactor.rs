@@ -153,6 +153,13 @@ impl Reactor {
                 mut listener,
                 unlink,
             } => {
+                // A close that overtook this bind (another thread): nothing to listen for.
+                if socket.engine_closed.load(Ordering::Relaxed) {
+                    if let Some(path) = unlink {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return;
+                }
                 let entry = self.entries.vacant_entry();
                 let token = entry.key();
                 if let Err(e) =
@@ -177,6 +184,9 @@ impl Reactor {
                 target,
                 peer,
             } => {
+                if socket.engine_closed.load(Ordering::Relaxed) {
+                    return;
+                }
                 let ivl = socket
                     .options()
                     .reconnect_ivl
@@ -217,11 +227,27 @@ impl Reactor {
                     }
                 }
             }
-            Command::CloseSocket { socket_id, linger } => self.close_socket(socket_id, linger, now),
+            Command::CloseSocket { socket, linger } => {
+                socket.engine_closed.store(true, Ordering::Relaxed);
+                self.close_socket(socket.id, linger, now);
+            }
             Command::Shutdown => {
                 self.shutting_down = true;
                 // Only connects still flushing within their LINGER outlive the shutdown.
                 self.connectors.retain(|_, c| c.linger.is_some());
+                // Every socket was closed before the shutdown; a connection not lingering
+                // has nothing left to wait for.
+                let idle: Vec<usize> = self
+                    .entries
+                    .iter()
+                    .filter_map(|(t, e)| match e {
+                        Entry::Conn(c) if c.linger.is_none() => Some(t),
+                        _ => None,
+                    })
+                    .collect();
+                for t in idle {
+                    self.close_entry(t, CloseReason::Local);
+                }
                 let listeners: Vec<usize> = self
                     .entries
                     .iter()
@@ -301,7 +327,12 @@ impl Reactor {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // A connection reset before we took it: take the next one.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted | std::io::ErrorKind::ConnectionAborted
+                    ) => {}
                 Err(e) => {
                     // EMFILE and friends: skip this round; the next readiness edge retries.
                     tracing::warn!("accept failed: {e}");

@@ -51,6 +51,9 @@ pub(crate) struct SocketCore {
     pub(crate) socket_type: SocketType,
     pub(crate) ctx: Arc<ContextInner>,
     me: Weak<SocketCore>,
+    /// Set by the reactor once it has handled this socket's close: later binds and connects
+    /// that raced the close are dropped. Only the reactor thread reads or writes it.
+    pub(crate) engine_closed: std::sync::atomic::AtomicBool,
     state: Mutex<CoreState>,
     readable: Condvar,
     writable: Condvar,
@@ -70,7 +73,8 @@ pub(crate) struct CoreState {
     /// Bound endpoints (as given and as resolved) -> bind id.
     pub(crate) binds: HashMap<String, u64>,
     /// Connected endpoints -> (connect id, persistent peer).
-    pub(crate) connects: HashMap<String, (u64, Option<PeerId>)>,
+    /// Connected endpoints -> every (connect id, persistent peer) made to it.
+    pub(crate) connects: HashMap<String, Vec<(u64, Option<PeerId>)>>,
     pub(crate) last_endpoint: Option<String>,
     pub(crate) next_endpoint_id: u64,
     /// Inproc links: our peer -> (other socket, its peer id for us).
@@ -86,6 +90,7 @@ impl SocketCore {
             socket_type,
             ctx,
             me: me.clone(),
+            engine_closed: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(CoreState {
                 options,
                 closed: false,
@@ -141,6 +146,11 @@ impl SocketCore {
         c
     }
 
+    /// A strong reference to this socket, while any exists.
+    pub(crate) fn arc(&self) -> Option<Arc<SocketCore>> {
+        self.me.upgrade()
+    }
+
     /// Whether messages are queued for this peer.
     pub(crate) fn has_pending_output(&self, peer: PeerId) -> bool {
         self.state
@@ -177,6 +187,11 @@ impl SocketCore {
         st.next_peer += 1;
         out.set_writer(Some(Arc::new(Writable(self.me.clone()))));
         inp.set_reader(Some(Arc::new(Readable(self.me.clone(), id))));
+        let assigned_id = if persistent {
+            st.options.connect_routing_id.take()
+        } else {
+            None
+        };
         st.peers.insert(
             id,
             Peer {
@@ -185,6 +200,7 @@ impl SocketCore {
                 connected: false,
                 persistent,
                 routing_id: None,
+                assigned_id,
             },
         );
         if persistent {
@@ -231,8 +247,13 @@ impl SocketCore {
         let mut guard = self.state.lock();
         let st = &mut *guard;
         // A closed socket still lets a connect that is flushing within LINGER attach.
-        let lingering = existing.is_some_and(|p| st.peers.contains_key(&p));
-        if st.closed && !lingering {
+        let known = existing.map(|p| st.peers.contains_key(&p));
+        // The connect was dropped (disconnect) while its connection was being made.
+        if known == Some(false) {
+            return Err(Refusal::Closed);
+        }
+        // A closed socket still lets a connect that is flushing within LINGER attach.
+        if st.closed && known != Some(true) {
             return Err(Refusal::Closed);
         }
         if !self.socket_type.is_compatible(meta.socket_type) {
@@ -258,6 +279,17 @@ impl SocketCore {
         reused: bool,
     ) -> Result<Attachment, Refusal> {
         let st = &mut *guard;
+        if st.pattern.is_send_only() {
+            // Nothing will ever read what such a peer sends: discard it on arrival, so the
+            // connection never stalls on a full queue and the peer goes away with it.
+            fire(att.inp.close_reader());
+        }
+        // ZMQ_CONNECT_ROUTING_ID: the id given at connect time wins over the peer's own.
+        let assigned = st.peers.get(&att.peer).and_then(|p| p.assigned_id.clone());
+        let meta = &PeerMeta {
+            socket_type: meta.socket_type,
+            routing_id: assigned.or_else(|| meta.routing_id.clone()),
+        };
         match st.pattern.on_attach(att.peer, meta, &st.peers, &st.options) {
             Ok(rid) => {
                 if let Some(peer) = st.peers.get_mut(&att.peer) {
@@ -521,7 +553,7 @@ impl SocketCore {
     /// Closes the socket: blocked calls return `Closed`; connections flush for LINGER in the
     /// engine; inproc peers keep what was already queued for them.
     pub(crate) fn close(&self) {
-        let (links, linger, wakers) = {
+        let (links, linger, wakers, released) = {
             let mut st = self.state.lock();
             if st.closed {
                 return;
@@ -531,13 +563,17 @@ impl SocketCore {
             self.writable.notify_all();
             let mut wakers = std::mem::take(&mut st.recv_wakers);
             wakers.append(&mut st.send_wakers);
-            for p in st.peers.values() {
-                p.inp.close_reader();
-            }
+            // Release connections paused on a full queue, so they see their peer's EOF.
+            let released: Vec<_> = st
+                .peers
+                .values()
+                .filter_map(|p| p.inp.close_reader())
+                .collect();
             let links: Vec<_> = st.inproc_links.drain().map(|(_, l)| l).collect();
-            (links, st.options.linger, wakers)
+            (links, st.options.linger, wakers, released)
         };
         wake_all(wakers);
+        fire(released);
         for (other, their_peer) in links {
             if let Some(other) = other.upgrade() {
                 other.detach(their_peer);

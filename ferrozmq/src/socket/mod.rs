@@ -134,7 +134,10 @@ impl Socket {
             st.next_endpoint_id += 1;
             let persistent = !st.options.immediate || target.is_none();
             let peer = persistent.then(|| core.create_peer(&mut st, true).peer);
-            st.connects.insert(endpoint.to_owned(), (id, peer));
+            st.connects
+                .entry(endpoint.to_owned())
+                .or_default()
+                .push((id, peer));
             (id, peer)
         };
         match (target, &ep) {
@@ -187,9 +190,9 @@ impl Socket {
 
     /// Drops the connection made by `connect` to this endpoint, and its queue.
     pub fn disconnect(&self, endpoint: &str) -> Result<(), DetachError> {
-        Endpoint::parse(endpoint)?;
+        let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
-        let (id, peer) = {
+        let connects = {
             let mut st = core.lock();
             if st.closed {
                 return Err(DetachError::Closed);
@@ -198,12 +201,17 @@ impl Socket {
                 .remove(endpoint)
                 .ok_or_else(|| DetachError::NotFound(endpoint.to_owned()))?
         };
-        core.ctx.reactor.send(Command::Disconnect {
-            socket_id: core.id,
-            connect_id: id,
-        });
-        if let Some(peer) = peer {
-            core.remove_peer(peer);
+        for (id, peer) in connects {
+            core.ctx.reactor.send(Command::Disconnect {
+                socket_id: core.id,
+                connect_id: id,
+            });
+            if let Some(peer) = peer {
+                if let Endpoint::Inproc(name) = &ep {
+                    core.ctx.inproc_cancel(name, core.id, peer);
+                }
+                core.remove_peer(peer);
+            }
         }
         Ok(())
     }

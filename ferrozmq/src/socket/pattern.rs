@@ -29,6 +29,8 @@ pub(crate) struct Peer {
     pub(crate) persistent: bool,
     /// The id a ROUTER uses for this peer.
     pub(crate) routing_id: Option<Bytes>,
+    /// ZMQ_CONNECT_ROUTING_ID given when this peer's connect was made.
+    pub(crate) assigned_id: Option<Bytes>,
 }
 
 /// What the handshake (or the inproc link) told us about a peer.
@@ -80,6 +82,11 @@ impl Pattern {
             // every peer and every operation.
             _ => Pattern::Pull,
         }
+    }
+
+    /// True for types that never receive (PUSH; PUB later).
+    pub(crate) fn is_send_only(&self) -> bool {
+        matches!(self, Pattern::Push(_))
     }
 
     /// Re-reads options that change the strategy (REQ modes).
@@ -282,7 +289,10 @@ fn round_robin(
 ) -> Result<PeerId, (SendErrorKind, Message)> {
     let mut slot = Some(msg);
     let picked = rr.pick(|p| {
-        let (Some(peer), Some(m)) = (peers.get(&p), slot.take()) else {
+        let Some(peer) = peers.get(&p) else {
+            return false;
+        };
+        let Some(m) = slot.take() else {
             return false;
         };
         match peer.out.try_push(m) {
