@@ -349,7 +349,10 @@ fn inproc_disconnect_before_bind_cancels_the_connect() {
     push.disconnect("inproc://cancelled").unwrap();
     let pull = ctx.socket(SocketType::Pull);
     pull.bind("inproc://cancelled").unwrap();
-    assert_eq!(push.try_send("ghost").unwrap_err().kind(), SendErrorKind::WouldBlock);
+    assert_eq!(
+        push.try_send("ghost").unwrap_err().kind(),
+        SendErrorKind::WouldBlock
+    );
     assert!(matches!(pull.try_recv(), Err(RecvError::WouldBlock)));
 }
 
@@ -360,13 +363,20 @@ fn connect_routing_id_names_the_next_connected_peer() {
     let ep = server.bind("tcp://127.0.0.1:*").unwrap();
     let client = ctx.socket(SocketType::Router);
     client
-        .set_option(SocketOption::ConnectRoutingId(Some(ferrozmq::Bytes::from_static(b"srv"))))
+        .set_option(SocketOption::ConnectRoutingId(Some(
+            ferrozmq::Bytes::from_static(b"srv"),
+        )))
         .unwrap();
-    client.set_option(SocketOption::RouterMandatory(true)).unwrap();
+    client
+        .set_option(SocketOption::RouterMandatory(true))
+        .unwrap();
     client.connect(&ep).unwrap();
     // The client ROUTER can address the server by the id it chose, once connected.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while client.send(ferrozmq::Message::from_iter(["srv", "hi"])).is_err() {
+    while client
+        .send(ferrozmq::Message::from_iter(["srv", "hi"]))
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "never connected");
         std::thread::yield_now();
     }
