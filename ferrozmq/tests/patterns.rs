@@ -204,3 +204,33 @@ fn empty_message_and_large_frame() {
         assert_eq!(&m.frames()[1][..], b"tail");
     }
 }
+
+#[test]
+fn req_relaxed_and_correlate_drop_the_stale_reply() {
+    let ctx = Context::new();
+    let rep = ctx.socket(SocketType::Router);
+    let ep = rep.bind("tcp://127.0.0.1:*").unwrap();
+    let req = ctx.socket(SocketType::Req);
+    req.set_option(SocketOption::ReqRelaxed(true)).unwrap();
+    req.set_option(SocketOption::ReqCorrelate(true)).unwrap();
+    req.connect(&ep).unwrap();
+    req.send("first").unwrap();
+    let first = rep.recv_timeout(T).unwrap();
+    // Relaxed: a new request while the first is unanswered.
+    req.send("second").unwrap();
+    let second = rep.recv_timeout(T).unwrap();
+    // [id, request-id, "", body]: the correlate frame differs between the two.
+    assert_eq!(first.len(), 4);
+    assert_ne!(first.frames()[1], second.frames()[1]);
+    // Answer the stale request first: REQ must drop it and deliver only the second reply.
+    for (req_msg, body) in [
+        (first, "late answer to first"),
+        (second, "answer to second"),
+    ] {
+        let mut reply = req_msg.clone();
+        reply.pop_back();
+        reply.push_back(Bytes::from_static(body.as_bytes()));
+        rep.send(reply).unwrap();
+    }
+    assert_eq!(text(&req.recv_timeout(T).unwrap()), ["answer to second"]);
+}
