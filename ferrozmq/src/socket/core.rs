@@ -402,7 +402,7 @@ impl SocketCore {
     /// Sends, waiting as `wait` allows.
     pub(crate) fn send(&self, mut msg: Message, wait: Wait) -> Result<(), SendError> {
         let mut signals = Signals::new();
-        let mut deadline = None;
+        let mut timer = WaitTimer::new(wait);
         let mut st = self.state.lock();
         loop {
             if st.closed {
@@ -418,34 +418,11 @@ impl SocketCore {
                 Err((SendErrorKind::WouldBlock, m)) => msg = m,
                 Err((kind, m)) => return Err(SendError::new(kind, m)),
             }
-            match wait {
-                Wait::No => return Err(SendError::new(SendErrorKind::WouldBlock, msg)),
-                Wait::For(d) => {
-                    let t = *deadline.get_or_insert_with(|| far_future(d));
-                    st.send_waiters += 1;
-                    let timed_out = self.writable.wait_until(&mut st, t).timed_out();
-                    st.send_waiters -= 1;
-                    if timed_out && Instant::now() >= t {
-                        let s = &mut *st;
-                        if !s.closed {
-                            match s.pattern.send(&s.peers, &s.options, msg, &mut signals) {
-                                Ok(()) => {
-                                    drop(st);
-                                    fire(signals);
-                                    return Ok(());
-                                }
-                                Err((SendErrorKind::WouldBlock, m)) => msg = m,
-                                Err((kind, m)) => return Err(SendError::new(kind, m)),
-                            }
-                        }
-                        return Err(SendError::new(SendErrorKind::Timeout, msg));
-                    }
-                }
-                Wait::Forever => {
-                    st.send_waiters += 1;
-                    self.writable.wait(&mut st);
-                    st.send_waiters -= 1;
-                }
+            st.send_waiters += 1;
+            let outcome = timer.wait(&self.writable, &mut st);
+            st.send_waiters -= 1;
+            if let Some(kind) = outcome {
+                return Err(SendError::new(kind.into(), msg));
             }
         }
     }
@@ -453,7 +430,7 @@ impl SocketCore {
     /// Receives, waiting as `wait` allows.
     pub(crate) fn recv(&self, wait: Wait) -> Result<Message, RecvError> {
         let mut signals = Signals::new();
-        let mut deadline = None;
+        let mut timer = WaitTimer::new(wait);
         let mut st = self.state.lock();
         loop {
             if st.closed {
@@ -471,30 +448,11 @@ impl SocketCore {
                 }
                 None => {}
             }
-            match wait {
-                Wait::No => return Err(RecvError::WouldBlock),
-                Wait::For(d) => {
-                    let t = *deadline.get_or_insert_with(|| far_future(d));
-                    st.recv_waiters += 1;
-                    let timed_out = self.readable.wait_until(&mut st, t).timed_out();
-                    st.recv_waiters -= 1;
-                    if timed_out && Instant::now() >= t {
-                        if st.closed {
-                            return Err(RecvError::Closed);
-                        }
-                        if let Some(m) = self.recv_locked(&mut st, &mut signals)? {
-                            drop(st);
-                            fire(signals);
-                            return Ok(m);
-                        }
-                        return Err(RecvError::Timeout);
-                    }
-                }
-                Wait::Forever => {
-                    st.recv_waiters += 1;
-                    self.readable.wait(&mut st);
-                    st.recv_waiters -= 1;
-                }
+            st.recv_waiters += 1;
+            let outcome = timer.wait(&self.readable, &mut st);
+            st.recv_waiters -= 1;
+            if let Some(kind) = outcome {
+                return Err(kind.into());
             }
         }
     }
@@ -603,6 +561,69 @@ impl std::fmt::Debug for CoreState {
             .field("peers", &self.peers.len())
             .field("closed", &self.closed)
             .finish()
+    }
+}
+
+/// Why a wait ended without success.
+#[derive(Debug, Clone, Copy)]
+enum GaveUp {
+    WouldBlock,
+    Timeout,
+}
+
+impl From<GaveUp> for SendErrorKind {
+    fn from(g: GaveUp) -> Self {
+        match g {
+            GaveUp::WouldBlock => SendErrorKind::WouldBlock,
+            GaveUp::Timeout => SendErrorKind::Timeout,
+        }
+    }
+}
+
+impl From<GaveUp> for RecvError {
+    fn from(g: GaveUp) -> Self {
+        match g {
+            GaveUp::WouldBlock => RecvError::WouldBlock,
+            GaveUp::Timeout => RecvError::Timeout,
+        }
+    }
+}
+
+/// The waiting half of a blocking call: the deadline is computed on the first wait only, and
+/// after it passes the caller gets one more attempt before `Timeout`.
+struct WaitTimer {
+    wait: Wait,
+    deadline: Option<Instant>,
+    expired: bool,
+}
+
+impl WaitTimer {
+    fn new(wait: Wait) -> Self {
+        WaitTimer {
+            wait,
+            deadline: None,
+            expired: false,
+        }
+    }
+
+    /// Parks on `cv` as allowed; `Some` when the caller must give up instead.
+    fn wait(&mut self, cv: &Condvar, guard: &mut MutexGuard<'_, CoreState>) -> Option<GaveUp> {
+        match self.wait {
+            Wait::No => Some(GaveUp::WouldBlock),
+            _ if self.expired => Some(GaveUp::Timeout),
+            Wait::Forever => {
+                cv.wait(guard);
+                None
+            }
+            Wait::For(d) => {
+                let t = *self.deadline.get_or_insert_with(|| far_future(d));
+                // Spurious or early wake-ups just loop; past the deadline, one last attempt.
+                if cv.wait_until(guard, t).timed_out() || Instant::now() >= t {
+                    self.expired = true;
+                }
+                None
+            }
+        }
     }
 }
 
