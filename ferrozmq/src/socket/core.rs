@@ -33,6 +33,26 @@ pub(crate) enum Wait {
     For(Duration),
     /// Wait as long as it takes.
     Forever,
+    /// As the socket's SNDTIMEO (or RCVTIMEO) says, read under the lock the call takes anyway.
+    Configured,
+}
+
+impl Wait {
+    /// The wait for a time-out option (`None`: forever; zero: do not wait).
+    pub(crate) fn from_timeout(timeout: Option<Duration>) -> Wait {
+        match timeout {
+            None => Wait::Forever,
+            Some(d) if d.is_zero() => Wait::No,
+            Some(d) => Wait::For(d),
+        }
+    }
+
+    fn or_configured(self, timeout: Option<Duration>) -> Wait {
+        match self {
+            Wait::Configured => Wait::from_timeout(timeout),
+            w => w,
+        }
+    }
 }
 
 /// A pipe pair handed to a connection (or inproc link) on attach.
@@ -402,8 +422,8 @@ impl SocketCore {
     /// Sends, waiting as `wait` allows.
     pub(crate) fn send(&self, mut msg: Message, wait: Wait) -> Result<(), SendError> {
         let mut signals = Signals::new();
-        let mut timer = WaitTimer::new(wait);
         let mut st = self.state.lock();
+        let mut timer = WaitTimer::new(wait.or_configured(st.options.sndtimeo));
         loop {
             if st.closed {
                 return Err(SendError::new(SendErrorKind::Closed, msg));
@@ -430,8 +450,8 @@ impl SocketCore {
     /// Receives, waiting as `wait` allows.
     pub(crate) fn recv(&self, wait: Wait) -> Result<Message, RecvError> {
         let mut signals = Signals::new();
-        let mut timer = WaitTimer::new(wait);
         let mut st = self.state.lock();
+        let mut timer = WaitTimer::new(wait.or_configured(st.options.rcvtimeo));
         loop {
             if st.closed {
                 return Err(RecvError::Closed);
@@ -611,7 +631,7 @@ impl WaitTimer {
         match self.wait {
             Wait::No => Some(GaveUp::WouldBlock),
             _ if self.expired => Some(GaveUp::Timeout),
-            Wait::Forever => {
+            Wait::Forever | Wait::Configured => {
                 cv.wait(guard);
                 None
             }

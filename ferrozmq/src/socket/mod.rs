@@ -233,8 +233,7 @@ impl Socket {
 
     /// Sends a message, blocking up to SNDTIMEO (forever by default) until a peer can take it.
     pub fn send(&self, msg: impl Into<Message>) -> Result<(), SendError> {
-        let timeout = self.core().lock().options.sndtimeo;
-        self.send_timeout(msg, timeout)
+        self.core().send(msg.into(), Wait::Configured)
     }
 
     /// Sends without blocking; `WouldBlock` if no peer can take the message now.
@@ -248,13 +247,12 @@ impl Socket {
         msg: impl Into<Message>,
         timeout: Option<Duration>,
     ) -> Result<(), SendError> {
-        self.core().send(msg.into(), wait_for(timeout))
+        self.core().send(msg.into(), Wait::from_timeout(timeout))
     }
 
     /// Receives a message, blocking up to RCVTIMEO (forever by default).
     pub fn recv(&self) -> Result<Message, RecvError> {
-        let timeout = self.core().lock().options.rcvtimeo;
-        self.recv_timeout(timeout)
+        self.core().recv(Wait::Configured)
     }
 
     /// Receives without blocking; `WouldBlock` if nothing is queued.
@@ -264,7 +262,7 @@ impl Socket {
 
     /// Receives, waiting at most `timeout` (`None`: forever).
     pub fn recv_timeout(&self, timeout: Option<Duration>) -> Result<Message, RecvError> {
-        self.core().recv(wait_for(timeout))
+        self.core().recv(Wait::from_timeout(timeout))
     }
 
     /// Sends asynchronously; the future works under any executor (it is woken by the socket
@@ -299,14 +297,6 @@ impl Socket {
     /// messages are flushed for at most LINGER in the background.
     pub fn close(&self) {
         self.core().close();
-    }
-}
-
-fn wait_for(timeout: Option<Duration>) -> Wait {
-    match timeout {
-        None => Wait::Forever,
-        Some(d) if d.is_zero() => Wait::No,
-        Some(d) => Wait::For(d),
     }
 }
 
