@@ -43,13 +43,20 @@ pub(crate) struct PeerMeta {
 /// The strategy state of one socket.
 #[derive(Debug)]
 pub(crate) enum Pattern {
-    Pair { peer: Option<PeerId> },
+    Pair {
+        peer: Option<PeerId>,
+    },
     Push(RoundRobin),
     Pull,
     Dealer(RoundRobin),
-    Req { rr: RoundRobin, state: ReqState },
+    Req {
+        rr: RoundRobin,
+        state: ReqState,
+    },
     Rep(RepState),
     Router(RouterTable),
+    /// A type whose strategy is not implemented yet (publish-subscribe).
+    Unsupported,
 }
 
 /// Why an attach is refused.
@@ -80,7 +87,7 @@ impl Pattern {
             SocketType::Router => Pattern::Router(RouterTable::new()),
             // Publish-subscribe arrives with its own issue; until then these types refuse
             // every peer and every operation.
-            _ => Pattern::Pull,
+            _ => Pattern::Unsupported,
         }
     }
 
@@ -138,6 +145,7 @@ impl Pattern {
                 }
             }
             Pattern::Pull | Pattern::Rep(_) => Ok(None),
+            Pattern::Unsupported => Err(Refusal::Incompatible),
         }
     }
 
@@ -162,7 +170,7 @@ impl Pattern {
         signals: &mut Signals,
     ) -> Result<(), (SendErrorKind, Message)> {
         match self {
-            Pattern::Pull => Err((SendErrorKind::NotSupported, msg)),
+            Pattern::Pull | Pattern::Unsupported => Err((SendErrorKind::NotSupported, msg)),
             Pattern::Push(rr) | Pattern::Dealer(rr) => {
                 round_robin(rr, peers, msg, signals).map(|_| ())
             }
@@ -247,7 +255,7 @@ impl Pattern {
             Some(m)
         };
         match self {
-            Pattern::Push(_) => Err(RecvError::NotSupported),
+            Pattern::Push(_) | Pattern::Unsupported => Err(RecvError::NotSupported),
             Pattern::Req { state, .. } => {
                 if !state.expecting_reply() {
                     return Err(RecvError::InvalidState(ReqError::NotExpectingReply));
