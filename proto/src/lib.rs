@@ -5,6 +5,17 @@
 //! [`std::time::Instant`]s handed in by the caller, outputs are bytes, messages and events.
 //! That keeps every wire rule testable on byte fixtures and fuzzable.
 #![forbid(unsafe_code)]
+// Everything here handles bytes or messages from the network: no indexing, unwrapping or
+// panicking outside tests (STYLE.md, "Hostile input").
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 pub mod codec;
 pub mod error;

@@ -3,15 +3,6 @@
 //!
 //! Public so that tools and the fuzz targets can drive each decoder on its own; the
 //! [`Session`](crate::Session) is the normal way to use it.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
 
 pub(crate) mod command;
 mod frame;
