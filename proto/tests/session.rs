@@ -42,6 +42,14 @@ fn assert_misbehaved(result: Result<(), SessionError>, expected: PeerMisbehaved)
     assert_eq!(result, Err(SessionError::PeerMisbehaved(expected)));
 }
 
+/// A DEALER session fed a valid 3.1 NULL greeting and then `tail` must fail with `expected`.
+fn rejected_after_greeting(tail: &[u8], expected: PeerMisbehaved) {
+    let (mut s, now) = session(SocketType::Dealer);
+    let mut bytes = greeting(3, 1, b"NULL");
+    bytes.extend_from_slice(tail);
+    assert_misbehaved(feed(&mut s, &bytes, false, now).1, expected);
+}
+
 #[test]
 fn greeting_is_queued_at_once() {
     let (s, _) = session(SocketType::Dealer);
@@ -162,6 +170,46 @@ fn partial_writes_are_resumed() {
 }
 
 #[test]
+fn large_bodies_are_queued_by_reference_and_arrive_intact() {
+    let mut p = Pair::of(SocketType::Push, SocketType::Pull);
+    p.drive().unwrap();
+    let big = Bytes::from((0..100_000u32).map(|i| i as u8).collect::<Vec<u8>>());
+    let msg = Message::from_iter([
+        Bytes::from_static(b"head"),
+        big.clone(),
+        Bytes::from_static(b"t"),
+    ]);
+    p.a.send_message(&msg);
+    p.a.send_message(&Message::from(&b"after"[..]));
+    // The large body is its own run of the vectored output, not a copy.
+    let mut slots = [std::io::IoSlice::new(&[]); 8];
+    let n = p.a.pending_output_vectored(&mut slots);
+    assert!(slots[..n]
+        .iter()
+        .any(|s| s.as_ptr() == big.as_ptr() && s.len() == big.len()));
+    let total: usize = slots[..n].iter().map(|s| s.len()).sum();
+    assert_eq!(total, p.a.pending_output_len());
+    // Written 4093 bytes at a time (crossing run boundaries), it decodes to the same messages.
+    let mut sent = Vec::new();
+    while p.a.pending_output_len() > 0 {
+        let run = p.a.pending_output();
+        let k = run.len().min(4093);
+        sent.extend_from_slice(&run[..k]);
+        p.a.consume_output(k);
+    }
+    let (events, result) = feed(&mut p.b, &sent, false, p.now);
+    result.unwrap();
+    let got: Vec<Message> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![msg, Message::from(&b"after"[..])]);
+}
+
+#[test]
 fn bad_signature_is_rejected_on_the_first_byte() {
     let (mut s, now) = session(SocketType::Dealer);
     let (_, result) = feed(&mut s, b"G", false, now);
@@ -264,18 +312,12 @@ fn incompatible_pair_over_the_wire() {
 
 #[test]
 fn missing_or_unknown_socket_type() {
-    let (mut s, now) = session(SocketType::Dealer);
-    let mut bytes = greeting(3, 1, b"NULL");
-    bytes.extend(command(&Command::Ready(Default::default())));
-    assert_misbehaved(
-        feed(&mut s, &bytes, false, now).1,
+    rejected_after_greeting(
+        &command(&Command::Ready(Default::default())),
         PeerMisbehaved::MissingSocketType,
     );
-    let (mut s, now) = session(SocketType::Dealer);
-    let mut bytes = greeting(3, 1, b"NULL");
-    bytes.extend(ready("CLIENT", None));
-    assert_misbehaved(
-        feed(&mut s, &bytes, false, now).1,
+    rejected_after_greeting(
+        &ready("CLIENT", None),
         PeerMisbehaved::UnknownSocketType {
             name: Bytes::from_static(b"CLIENT"),
         },
@@ -284,33 +326,21 @@ fn missing_or_unknown_socket_type() {
 
 #[test]
 fn metadata_length_overrun_is_rejected() {
-    let (mut s, now) = session(SocketType::Dealer);
-    let mut bytes = greeting(3, 1, b"NULL");
     // READY whose one property claims a 255-byte value but carries 3 bytes.
-    bytes.extend(b"\x04\x12\x05READY\x08Identity\x00\x00\x00\xffabc");
-    assert_misbehaved(
-        feed(&mut s, &bytes, false, now).1,
+    rejected_after_greeting(
+        b"\x04\x12\x05READY\x08Identity\x00\x00\x00\xffabc",
         DecodeError::TruncatedPropertyValue.into(),
     );
 }
 
 #[test]
 fn traffic_before_ready_is_rejected() {
-    let (mut s, now) = session(SocketType::Dealer);
-    let mut bytes = greeting(3, 1, b"NULL");
-    bytes.extend(b"\x00\x02hi");
-    assert_misbehaved(
-        feed(&mut s, &bytes, false, now).1,
-        PeerMisbehaved::MessageBeforeReady,
-    );
-    let (mut s, now) = session(SocketType::Dealer);
-    let mut bytes = greeting(3, 1, b"NULL");
-    bytes.extend(command(&Command::Ping {
-        ttl_deciseconds: 0,
-        context: Bytes::new(),
-    }));
-    assert_misbehaved(
-        feed(&mut s, &bytes, false, now).1,
+    rejected_after_greeting(b"\x00\x02hi", PeerMisbehaved::MessageBeforeReady);
+    rejected_after_greeting(
+        &command(&Command::Ping {
+            ttl_deciseconds: 0,
+            context: Bytes::new(),
+        }),
         PeerMisbehaved::UnexpectedCommand {
             name: Bytes::from_static(b"PING"),
         },

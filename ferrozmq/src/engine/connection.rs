@@ -6,7 +6,7 @@
 //! the kernel in as few calls as possible.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,6 +27,8 @@ const READ_CHUNK: usize = 64 * 1024;
 const MIN_READ: usize = 4 * 1024;
 /// Encoded bytes gathered before a write.
 const WRITE_BATCH: usize = 256 * 1024;
+/// Runs of output handed to one vectored write.
+const MAX_RUNS: usize = 64;
 /// Messages taken from the pipe per lock.
 const POP_BATCH: usize = 256;
 
@@ -232,9 +234,14 @@ impl Connection {
     /// back or nothing is left.
     pub(super) fn write(&mut self) -> Result<(), CloseReason> {
         loop {
-            let out = self.session.pending_output();
-            if !out.is_empty() {
-                match self.stream.write(out) {
+            if self.session.pending_output_len() > 0 {
+                // One vectored write: coalesced small frames plus large bodies by reference.
+                let mut runs = [IoSlice::new(&[]); MAX_RUNS];
+                let n = self.session.pending_output_vectored(&mut runs);
+                match self
+                    .stream
+                    .write_vectored(runs.get(..n).unwrap_or_default())
+                {
                     Ok(0) => return Err(CloseReason::Eof),
                     Ok(n) => {
                         self.session.consume_output(n);
@@ -255,7 +262,7 @@ impl Connection {
     fn refill(&mut self) -> bool {
         let Some(att) = &self.att else { return false };
         let mut any = false;
-        while self.session.pending_output().len() < WRITE_BATCH {
+        while self.session.pending_output_len() < WRITE_BATCH {
             fire(att.out.pop_batch(&mut self.batch_out, POP_BATCH));
             if self.batch_out.is_empty() {
                 break;
@@ -271,7 +278,7 @@ impl Connection {
     /// Nothing left to send: attached, with the queue and the encoded output empty. A
     /// connection still in its handshake has flushed nothing yet.
     pub(super) fn flushed(&self) -> bool {
-        self.session.pending_output().is_empty()
+        self.session.pending_output_len() == 0
             && self.att.as_ref().is_some_and(|a| a.out.is_empty())
     }
 

@@ -20,16 +20,8 @@
 //! Subscriptions are accepted in both forms on PUB/XPUB sessions: SUBSCRIBE/CANCEL commands
 //! (ZMTP 3.1) and one-frame messages starting with `0x01`/`0x00` (ZMTP 3.0, and libzmq
 //! before 4.3.3 even on 3.1); both become [`SessionEvent::Subscribe`]/[`SessionEvent::Cancel`].
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
 
+mod output;
 mod timers;
 
 use std::collections::VecDeque;
@@ -37,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use self::output::Output;
 use self::timers::{TimerAction, Timers};
 use crate::codec::command::put_command;
 use crate::codec::{
@@ -128,7 +121,7 @@ pub struct Session {
     max_msg_size: Option<u64>,
     limits: FrameLimits,
     /// Encoded bytes not yet written; consumed from the front by advancing.
-    out: BytesMut,
+    out: Output,
     events: VecDeque<SessionEvent>,
     /// Frames of the message being received.
     partial: Message,
@@ -174,14 +167,14 @@ impl Session {
             metadata.insert("Identity", config.routing_id.clone());
         }
         let handshake = Handshake::new(&config.mechanism, metadata);
-        let mut out = BytesMut::with_capacity(8 * 1024);
+        let mut out = Output::with_capacity(8 * 1024);
         Greeting::new(
             MAJOR,
             MINOR,
             handshake.name().as_bytes(),
             handshake.as_server(),
         )
-        .encode(&mut out);
+        .encode(out.staging());
         Session {
             timers: Timers::new(&config, now),
             state: State::ExpectGreeting(handshake),
@@ -223,13 +216,23 @@ impl Session {
 
     /// Bytes waiting to be written.
     pub fn pending_output(&self) -> &[u8] {
-        &self.out
+        self.out.first()
+    }
+
+    /// All bytes waiting to be written, as runs for a vectored write (large frame bodies are
+    /// queued by reference, not copied); returns how many entries of `dst` were filled.
+    pub fn pending_output_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
+        self.out.slices(dst)
+    }
+
+    /// Total bytes waiting to be written.
+    pub fn pending_output_len(&self) -> usize {
+        self.out.len()
     }
 
     /// Marks `n` bytes of [`Session::pending_output`] as written.
     pub fn consume_output(&mut self, n: usize) {
-        // Advancing is O(1); BytesMut reclaims the front space on a later reserve.
-        self.out.advance(n.min(self.out.len()));
+        self.out.consume(n);
     }
 
     /// Encodes a message for sending (only after Ready). An empty message is one empty frame.
@@ -277,7 +280,7 @@ impl Session {
             Ok(TimerAction::Idle) => Ok(()),
             Ok(TimerAction::SendPing(ttl)) => {
                 // RFC 37: ping = "PING" ping-ttl ping-context; our context is empty.
-                put_command(&mut self.out, b"PING", &[&ttl.to_be_bytes()]);
+                put_command(self.out.staging(), b"PING", &[&ttl.to_be_bytes()]);
                 Ok(())
             }
             Err(err) => {
@@ -325,7 +328,7 @@ impl Session {
             greeting.minor.min(MINOR)
         };
         buf.advance(GREETING_LEN);
-        handshake.start(&mut self.out);
+        handshake.start(self.out.staging());
         self.state = State::Handshaking(handshake);
         Ok(true)
     }
@@ -347,7 +350,9 @@ impl Session {
             let State::Handshaking(handshake) = &mut self.state else {
                 return Ok(true);
             };
-            if let HandshakeStep::Done(peer) = handshake.handle_command(command, &mut self.out)? {
+            if let HandshakeStep::Done(peer) =
+                handshake.handle_command(command, self.out.staging())?
+            {
                 self.complete_handshake(&peer, now)?;
                 return Ok(true);
             }
@@ -363,7 +368,7 @@ impl Session {
                 Command::Error {
                     reason: Bytes::from_static(BAD_SOCKET_TYPE),
                 }
-                .encode(&mut self.out);
+                .encode(self.out.staging());
                 return Err(err.into());
             }
         };
@@ -450,7 +455,7 @@ impl Session {
             } => {
                 // RFC 37: "it SHALL respond with a PONG command that echoes the ping-context".
                 self.timers.on_peer_ping(now, ttl_deciseconds);
-                put_command(&mut self.out, b"PONG", &[&context]);
+                put_command(self.out.staging(), b"PONG", &[&context]);
             }
             Command::Pong { .. } => {} // all traffic already counted as a sign of life
             Command::Subscribe(topic) => self.events.push_back(SessionEvent::Subscribe(topic)),
@@ -472,31 +477,39 @@ impl Session {
         if self.minor >= 1 {
             // RFC 37 §"The Publish-Subscribe Pattern": SUBSCRIBE / CANCEL commands.
             let name: &[u8] = if subscribe { b"SUBSCRIBE" } else { b"CANCEL" };
-            put_command(&mut self.out, name, &[topic]);
+            put_command(self.out.staging(), name, &[topic]);
         } else {
             // ZMTP 3.0 (RFC 29): a message frame of 0x01/0x00 then the topic.
-            self.out.reserve(10 + topic.len());
-            encode_frame_header(&mut self.out, 0, 1 + topic.len());
-            self.out.put_u8(u8::from(subscribe));
-            self.out.put_slice(topic);
+            let out = self.out.staging();
+            out.reserve(10 + topic.len());
+            encode_frame_header(out, 0, 1 + topic.len());
+            out.put_u8(u8::from(subscribe));
+            out.put_slice(topic);
         }
     }
 }
 
 /// Appends every frame of `msg`, MORE on all but the last (RFC 23 §"Framing").
 #[inline]
-fn encode_message(out: &mut BytesMut, msg: &Message) {
+fn encode_message(out: &mut Output, msg: &Message) {
     let frames = msg.frames();
-    let Some((last, init)) = frames.split_last() else {
+    if frames.is_empty() {
         // An empty message travels as one empty frame.
-        out.put_slice(&[0, 0]);
+        out.staging().put_slice(&[0, 0]);
         return;
-    };
-    out.reserve(msg.byte_len() + 9 * frames.len());
-    for frame in init {
-        encode_frame_header(out, FLAG_MORE, frame.len());
-        out.put_slice(frame);
     }
-    encode_frame_header(out, 0, last.len());
-    out.put_slice(last);
+    let last = frames.len() - 1;
+    for (i, frame) in frames.iter().enumerate() {
+        let flags = if i == last { 0 } else { FLAG_MORE };
+        let staging = out.staging();
+        if frame.len() >= output::SHARE_MIN {
+            // Large bodies are sent by reference (a vectored write), never copied.
+            encode_frame_header(staging, flags, frame.len());
+            out.push_shared(frame.clone());
+        } else {
+            staging.reserve(9 + frame.len());
+            encode_frame_header(staging, flags, frame.len());
+            staging.put_slice(frame);
+        }
+    }
 }

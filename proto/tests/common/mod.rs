@@ -71,8 +71,13 @@ pub fn feed(
 
 /// Takes everything a session has queued for output.
 pub fn drain(session: &mut Session) -> Vec<u8> {
-    let out = session.pending_output().to_vec();
-    session.consume_output(out.len());
+    let mut out = Vec::with_capacity(session.pending_output_len());
+    while !session.pending_output().is_empty() {
+        let run = session.pending_output();
+        let n = run.len();
+        out.extend_from_slice(run);
+        session.consume_output(n);
+    }
     out
 }
 
