@@ -560,7 +560,7 @@ impl SocketCore {
         self.ctx.socket_closed(self, linger);
     }
 
-    /// A routing id for diagnostics.
+    /// The socket's ROUTING_ID, announced to inproc peers (tcp/ipc peers get it in READY).
     pub(crate) fn routing_id(&self) -> Bytes {
         self.state.lock().options.routing_id.clone()
     }
