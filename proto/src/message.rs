@@ -100,6 +100,29 @@ impl Message {
     pub fn into_frames(self) -> Vec<Bytes> {
         self.frames.into_vec()
     }
+
+    /// The one-frame subscription message that SUB and XSUB send and XPUB delivers
+    /// (RFC 29 §"The XSUB Socket Type": a first byte of 1 subscribes, 0 cancels; the topic
+    /// follows).
+    pub fn subscription(subscribe: bool, topic: &[u8]) -> Message {
+        let mut frame = Vec::with_capacity(topic.len() + 1);
+        frame.push(u8::from(subscribe));
+        frame.extend_from_slice(topic);
+        Message::single(frame)
+    }
+
+    /// Reads a subscription message: `(true, topic)` to subscribe, `(false, topic)` to cancel;
+    /// `None` for anything else (more than one frame, or another first byte).
+    pub fn as_subscription(&self) -> Option<(bool, &[u8])> {
+        match self.frames.as_slice() {
+            [frame] => match frame.split_first() {
+                Some((1, topic)) => Some((true, topic)),
+                Some((0, topic)) => Some((false, topic)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Message {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use ferrozmq_proto::pattern::PeerId;
-use ferrozmq_proto::{Session, SessionError, SessionEvent};
+use ferrozmq_proto::{Session, SessionError, SessionEvent, SocketType};
 
 use super::Shared;
 use crate::socket::core::{Attachment, SocketCore};
@@ -90,6 +90,11 @@ pub(super) struct Connection {
     pub(super) peer_name: String,
     /// How many bytes the next read asks for.
     read_hint: usize,
+    /// A publisher (PUB, XPUB): incoming subscriptions go to the socket.
+    subscriptions_in: bool,
+    /// A subscriber (SUB, XSUB): outgoing 0x01/0x00 messages are subscriptions, encoded in the
+    /// form the peer's ZMTP version calls for.
+    subscriptions_out: bool,
 }
 
 impl Connection {
@@ -104,7 +109,10 @@ impl Connection {
     ) -> Connection {
         let session = Session::new(socket.session_config(), now);
         let peer_name = stream.peer_name();
+        let socket_type = socket.socket_type;
         Connection {
+            subscriptions_in: matches!(socket_type, SocketType::Pub | SocketType::XPub),
+            subscriptions_out: matches!(socket_type, SocketType::Sub | SocketType::XSub),
             peer_name,
             read_hint: READ_CHUNK,
             gen,
@@ -216,7 +224,15 @@ impl Connection {
                     self.att = Some(att);
                 }
                 SessionEvent::Message(m) => self.batch_in.push(m),
-                // Subscriptions matter to publish-subscribe sockets only (a later issue).
+                // RFC 29: a publisher learns subscriptions in either wire form; the socket gets
+                // them as the one-frame messages (0x01 / 0x00 + topic) that XPUB users see.
+                SessionEvent::Subscribe(topic) if self.subscriptions_in => {
+                    self.batch_in.push(Message::subscription(true, &topic));
+                }
+                SessionEvent::Cancel(topic) if self.subscriptions_in => {
+                    self.batch_in.push(Message::subscription(false, &topic));
+                }
+                // Only publishers take subscriptions; others ignore them (as libzmq does).
                 _ => {}
             }
         }
@@ -268,7 +284,14 @@ impl Connection {
                 break;
             }
             for m in self.batch_out.drain(..) {
-                self.session.send_message(&m);
+                match self
+                    .subscriptions_out
+                    .then(|| m.as_subscription())
+                    .flatten()
+                {
+                    Some((subscribe, topic)) => self.session.send_subscription(topic, subscribe),
+                    None => self.session.send_message(&m),
+                }
             }
             any = true;
         }

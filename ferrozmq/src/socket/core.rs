@@ -74,6 +74,8 @@ pub(crate) struct SocketCore {
     /// Set by the reactor once it has handled this socket's close: later binds and connects
     /// that raced the close are dropped. Only the reactor thread reads or writes it.
     pub(crate) engine_closed: std::sync::atomic::AtomicBool,
+    /// Where monitor events go (see `monitor.rs`); has its own lock.
+    pub(crate) monitor: crate::monitor::MonitorHub,
     state: Mutex<CoreState>,
     readable: Condvar,
     writable: Condvar,
@@ -111,6 +113,7 @@ impl SocketCore {
             ctx,
             me: me.clone(),
             engine_closed: std::sync::atomic::AtomicBool::new(false),
+            monitor: crate::monitor::MonitorHub::new(),
             state: Mutex::new(CoreState {
                 options,
                 closed: false,
@@ -431,8 +434,14 @@ impl SocketCore {
             let s = &mut *st;
             match s.pattern.send(&s.peers, &s.options, msg, &mut signals) {
                 Ok(()) => {
+                    // A REP that replied may receive again (a poller may wait for that).
+                    let wakers = match s.pattern {
+                        Pattern::Rep(_) => std::mem::take(&mut s.recv_wakers),
+                        _ => Vec::new(),
+                    };
                     drop(st);
                     fire(signals);
+                    wake_all(wakers);
                     return Ok(());
                 }
                 Err((SendErrorKind::WouldBlock, m)) => msg = m,
@@ -458,8 +467,16 @@ impl SocketCore {
             }
             match self.recv_locked(&mut st, &mut signals)? {
                 Some(m) => {
+                    // REQ with its reply, REP with a request: now they may send.
+                    let wakers = match st.pattern {
+                        Pattern::Req { .. } | Pattern::Rep(_) => {
+                            std::mem::take(&mut st.send_wakers)
+                        }
+                        _ => Vec::new(),
+                    };
                     drop(st);
                     fire(signals);
+                    wake_all(wakers);
                     return Ok(m);
                 }
                 None if !signals.is_empty() => {
@@ -499,6 +516,33 @@ impl SocketCore {
             self.readable.notify_one();
         }
         Ok(Some(msg))
+    }
+
+    /// The poller's view: `(readable, writable)` now, for the kinds asked. If an asked kind is
+    /// not ready, `waker` is registered to be woken when it may have become ready (checked and
+    /// registered under one lock, so no wake-up falls between the two).
+    pub(crate) fn poll_ready(
+        &self,
+        readable: bool,
+        writable: bool,
+        waker: Option<&Waker>,
+    ) -> (bool, bool) {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        if st.closed {
+            return (false, false);
+        }
+        let r = readable && st.pattern.can_recv(&mut st.fq, &st.peers);
+        let w = writable && st.pattern.can_send(&st.peers);
+        if let Some(waker) = waker {
+            if readable && !r {
+                register(&mut st.recv_wakers, waker);
+            }
+            if writable && !w {
+                register(&mut st.send_wakers, waker);
+            }
+        }
+        (r, w)
     }
 
     /// One non-blocking send attempt for a future; registers `waker` if it would block.

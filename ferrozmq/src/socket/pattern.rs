@@ -161,6 +161,33 @@ impl Pattern {
         }
     }
 
+    /// Whether a receive would find a message now (the poller's readable).
+    pub(crate) fn can_recv(&self, fq: &mut FairQueue, peers: &PeerMap<Peer>) -> bool {
+        match self {
+            Pattern::Push(_) | Pattern::Unsupported => false,
+            Pattern::Req { state, .. } if !state.expecting_reply() => false,
+            Pattern::Rep(state) if state.replying() => false,
+            _ => fq.retain_ready(|p| peers.get(&p).is_some_and(|peer| !peer.inp.is_empty())),
+        }
+    }
+
+    /// Whether a send would be taken now without waiting (the poller's writable).
+    pub(crate) fn can_send(&self, peers: &PeerMap<Peer>) -> bool {
+        let has_room = |p: &PeerId| peers.get(p).is_some_and(|peer| !peer.out.is_full());
+        match self {
+            Pattern::Pull | Pattern::Unsupported => false,
+            Pattern::Push(rr) | Pattern::Dealer(rr) => rr.peers().iter().any(has_room),
+            Pattern::Req { rr, state } => {
+                !state.expecting_reply() && rr.peers().iter().any(has_room)
+            }
+            Pattern::Pair { peer } => peer.as_ref().is_some_and(has_room),
+            Pattern::Rep(state) => state.replying(),
+            // ROUTER sends are never refused for lack of room unless ROUTER_MANDATORY names a
+            // full peer, which only the send itself can tell (libzmq reports it writable too).
+            Pattern::Router(_) => true,
+        }
+    }
+
     /// Hands a message to a peer, or says why not (giving it back).
     pub(crate) fn send(
         &mut self,

@@ -53,6 +53,21 @@ impl FairQueue {
         self.line.len()
     }
 
+    /// Drops from the line every active peer for which `has_input` is false (a readiness
+    /// check: activations are hints, set on the empty -> non-empty edge). True if some peer
+    /// remains active.
+    pub fn retain_ready(&mut self, mut has_input: impl FnMut(PeerId) -> bool) -> bool {
+        let active = &mut self.active;
+        self.line.retain(|&p| {
+            let keep = has_input(p);
+            if !keep {
+                active.remove(&p);
+            }
+            keep
+        });
+        !self.line.is_empty()
+    }
+
     /// Serves peers in turn: calls `pop` on the active peer at the front; a peer whose `pop`
     /// returns `None` is deactivated and the next one is tried; the peer that yields a value
     /// goes to the back of the line (fairness: one message per peer per turn) and
@@ -95,6 +110,20 @@ mod tests {
         fn pop(&mut self, peer: PeerId) -> Option<u32> {
             self.0.get_mut(&peer)?.pop_front()
         }
+    }
+
+    #[test]
+    fn retain_ready_drops_only_idle_peers() {
+        let mut fq = FairQueue::new();
+        for id in 1..=3 {
+            fq.activate(PeerId(id));
+        }
+        assert!(fq.retain_ready(|p| p == PeerId(2)));
+        assert_eq!(fq.active_len(), 1);
+        assert!(fq.is_active(PeerId(2)));
+        assert!(!fq.retain_ready(|_| false));
+        fq.activate(PeerId(1));
+        assert!(fq.is_active(PeerId(1)));
     }
 
     fn drain(fq: &mut FairQueue, backlogs: &mut Backlogs) -> Vec<(u64, u32)> {
