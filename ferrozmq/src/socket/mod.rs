@@ -54,7 +54,7 @@ impl Socket {
         }
     }
 
-    fn core(&self) -> &Arc<SocketCore> {
+    pub(crate) fn core(&self) -> &Arc<SocketCore> {
         &self.handle.core
     }
 
