@@ -68,6 +68,22 @@ pub struct Options {
     pub rcvbuf: Option<usize>,
     /// Listen backlog. Default 100.
     pub backlog: u32,
+    /// XPUB: deliver every subscription, not only a topic's first. Default false.
+    pub xpub_verbose: bool,
+    /// XPUB: deliver every subscription and every unsubscription. Default false.
+    pub xpub_verboser: bool,
+    /// XPUB: subscriptions are delivered but not applied; the user applies them with
+    /// `Subscribe`/`Unsubscribe` for the peer that sent the last one. Default false.
+    pub xpub_manual: bool,
+    /// XPUB: a message sent to every new subscriber when it connects. Default none.
+    pub xpub_welcome_msg: Option<Bytes>,
+    /// PUB/XPUB: a send waits (or fails with `WouldBlock`) while a matching subscriber's
+    /// queue is full, instead of dropping the message for that subscriber. Default false.
+    pub xpub_nodrop: bool,
+    /// PUB/XPUB/SUB/XSUB: a subscription selects the messages that do NOT start with it.
+    pub invert_matching: bool,
+    /// Keep only the newest message in each queue (set before bind/connect). Default false.
+    pub conflate: bool,
 }
 
 impl Default for Options {
@@ -99,6 +115,13 @@ impl Default for Options {
             sndbuf: None,
             rcvbuf: None,
             backlog: 100,
+            xpub_verbose: false,
+            xpub_verboser: false,
+            xpub_manual: false,
+            xpub_welcome_msg: None,
+            xpub_nodrop: false,
+            invert_matching: false,
+            conflate: false,
         }
     }
 }
@@ -159,6 +182,26 @@ pub enum SocketOption {
     RcvBuf(Option<usize>),
     /// ZMQ_BACKLOG.
     Backlog(u32),
+    /// ZMQ_SUBSCRIBE: SUB/XSUB subscribe to messages starting with these bytes (empty: all).
+    /// Counted: each subscribe needs its own unsubscribe. On an XPUB_MANUAL socket, applies
+    /// to the peer whose subscription was received last.
+    Subscribe(Bytes),
+    /// ZMQ_UNSUBSCRIBE: undoes one `Subscribe`.
+    Unsubscribe(Bytes),
+    /// ZMQ_XPUB_VERBOSE.
+    XpubVerbose(bool),
+    /// ZMQ_XPUB_VERBOSER.
+    XpubVerboser(bool),
+    /// ZMQ_XPUB_MANUAL.
+    XpubManual(bool),
+    /// ZMQ_XPUB_WELCOME_MSG (`None` = no welcome).
+    XpubWelcomeMsg(Option<Bytes>),
+    /// ZMQ_XPUB_NODROP.
+    XpubNodrop(bool),
+    /// ZMQ_INVERT_MATCHING.
+    InvertMatching(bool),
+    /// ZMQ_CONFLATE.
+    Conflate(bool),
 }
 
 impl SocketOption {
@@ -191,6 +234,15 @@ impl SocketOption {
             SocketOption::SndBuf(_) => "ZMQ_SNDBUF",
             SocketOption::RcvBuf(_) => "ZMQ_RCVBUF",
             SocketOption::Backlog(_) => "ZMQ_BACKLOG",
+            SocketOption::Subscribe(_) => "ZMQ_SUBSCRIBE",
+            SocketOption::Unsubscribe(_) => "ZMQ_UNSUBSCRIBE",
+            SocketOption::XpubVerbose(_) => "ZMQ_XPUB_VERBOSE",
+            SocketOption::XpubVerboser(_) => "ZMQ_XPUB_VERBOSER",
+            SocketOption::XpubManual(_) => "ZMQ_XPUB_MANUAL",
+            SocketOption::XpubWelcomeMsg(_) => "ZMQ_XPUB_WELCOME_MSG",
+            SocketOption::XpubNodrop(_) => "ZMQ_XPUB_NODROP",
+            SocketOption::InvertMatching(_) => "ZMQ_INVERT_MATCHING",
+            SocketOption::Conflate(_) => "ZMQ_CONFLATE",
         }
     }
 }
@@ -239,6 +291,17 @@ impl Options {
             SocketOption::SndBuf(v) => self.sndbuf = v,
             SocketOption::RcvBuf(v) => self.rcvbuf = v,
             SocketOption::Backlog(v) => self.backlog = v,
+            SocketOption::XpubVerbose(v) => self.xpub_verbose = v,
+            SocketOption::XpubVerboser(v) => self.xpub_verboser = v,
+            SocketOption::XpubManual(v) => self.xpub_manual = v,
+            SocketOption::XpubWelcomeMsg(v) => self.xpub_welcome_msg = v,
+            SocketOption::XpubNodrop(v) => self.xpub_nodrop = v,
+            SocketOption::InvertMatching(v) => self.invert_matching = v,
+            SocketOption::Conflate(v) => self.conflate = v,
+            // Actions on the socket's subscriptions, not settings: the socket applies them.
+            SocketOption::Subscribe(_) | SocketOption::Unsubscribe(_) => {
+                return Err(OptionError::NotApplicable(opt.name()));
+            }
         }
         Ok(())
     }

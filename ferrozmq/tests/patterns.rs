@@ -234,17 +234,3 @@ fn req_relaxed_and_correlate_drop_the_stale_reply() {
     }
     assert_eq!(text(&req.recv_timeout(T).unwrap()), ["answer to second"]);
 }
-
-#[test]
-fn publish_subscribe_types_are_refused_until_implemented() {
-    let ctx = Context::new();
-    let publisher = ctx.socket(SocketType::Pub);
-    let ep = publisher.bind("inproc://not-yet").unwrap();
-    let subscriber = ctx.socket(SocketType::Sub);
-    subscriber.connect(&ep).unwrap();
-    assert_eq!(
-        publisher.try_send("x").unwrap_err().kind(),
-        SendErrorKind::NotSupported
-    );
-    assert_eq!(subscriber.try_recv().unwrap_err(), RecvError::NotSupported);
-}

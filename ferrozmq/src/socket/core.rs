@@ -145,12 +145,22 @@ impl SocketCore {
     }
 
     pub(crate) fn set_option(&self, opt: SocketOption) -> Result<(), OptionError> {
-        let mut st = self.state.lock();
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
         if st.closed {
             return Err(OptionError::Closed);
         }
-        st.options.apply(opt)?;
         let st = &mut *st;
+        if let SocketOption::Subscribe(topic) | SocketOption::Unsubscribe(topic) = &opt {
+            let subscribe = matches!(opt, SocketOption::Subscribe(_));
+            let mut signals = Signals::new();
+            st.pattern
+                .subscription(subscribe, topic, &st.peers, &st.options, &mut signals)?;
+            drop(guard);
+            fire(signals);
+            return Ok(());
+        }
+        st.options.apply(opt)?;
         st.pattern.update_options(&st.options);
         Ok(())
     }
@@ -192,8 +202,21 @@ impl SocketCore {
     /// Creates a peer and its pipes. `persistent` peers (made by `connect`) keep their queues
     /// across reconnections and are offered to outgoing strategies at once.
     pub(crate) fn create_peer(&self, st: &mut CoreState, persistent: bool) -> Attachment {
-        let out = Pipe::new(st.options.sndhwm);
-        let inp = Pipe::new(st.options.rcvhwm);
+        let (conflate_in, conflate_out) = if st.options.conflate {
+            conflates(self.socket_type)
+        } else {
+            (false, false)
+        };
+        let out = if conflate_out {
+            Pipe::conflating()
+        } else {
+            Pipe::new(st.options.sndhwm)
+        };
+        let inp = if conflate_in {
+            Pipe::conflating()
+        } else {
+            Pipe::new(st.options.rcvhwm)
+        };
         let peer = self.insert_peer(st, out.clone(), inp.clone(), persistent);
         Attachment { peer, out, inp }
     }
@@ -313,7 +336,11 @@ impl SocketCore {
             socket_type: meta.socket_type,
             routing_id: assigned.or_else(|| meta.routing_id.clone()),
         };
-        match st.pattern.on_attach(att.peer, meta, &st.peers, &st.options) {
+        let mut signals = Signals::new();
+        match st
+            .pattern
+            .on_attach(att.peer, meta, &st.peers, &st.options, &mut signals)
+        {
             Ok(rid) => {
                 if let Some(peer) = st.peers.get_mut(&att.peer) {
                     peer.connected = true;
@@ -327,15 +354,18 @@ impl SocketCore {
                 return Err(r);
             }
         }
-        if !att.inp.is_empty() {
-            st.fq.activate(att.peer);
-            if st.recv_waiters > 0 {
-                self.readable.notify_one();
-            }
+        if !att.inp.is_empty()
+            && st
+                .pattern
+                .on_input(att.peer, &mut st.fq, &st.peers, &st.options, &mut signals)
+            && st.recv_waiters > 0
+        {
+            self.readable.notify_one();
         }
         let mut wakers = self.wake_writers(st);
         wakers.append(&mut st.recv_wakers);
         drop(guard);
+        fire(signals);
         wake_all(wakers);
         Ok(att)
     }
@@ -350,17 +380,33 @@ impl SocketCore {
         };
         p.connected = false;
         let remove = !p.persistent;
-        st.pattern.on_detach(peer, remove);
-        if remove {
-            p.out.close_reader();
-            if p.inp.is_empty() {
-                st.peers.remove(&peer);
-                st.fq.remove(peer);
+        let publisher = matches!(st.pattern, Pattern::Pub(_));
+        let mut signals = Signals::new();
+        if publisher {
+            // What the peer sent before it went still counts (its subscriptions, then their
+            // removal with the peer).
+            st.pattern
+                .on_input(peer, &mut st.fq, &st.peers, &st.options, &mut signals);
+        }
+        st.pattern.on_detach(peer, remove, &st.options);
+        if let Some(p) = st.peers.get(&peer) {
+            if remove {
+                signals.extend(p.out.close_reader());
+                if p.inp.is_empty() {
+                    st.peers.remove(&peer);
+                    st.fq.remove(peer);
+                }
             }
         }
         st.inproc_links.remove(&peer);
-        let wakers = self.wake_writers(st);
+        let mut wakers = self.wake_writers(st);
+        // XPUB may now have unsubscriptions to deliver.
+        if publisher && st.pattern.has_queued(&st.fq) {
+            self.readable.notify_all();
+            wakers.append(&mut st.recv_wakers);
+        }
         drop(guard);
+        fire(signals);
         wake_all(wakers);
     }
 
@@ -369,7 +415,7 @@ impl SocketCore {
         let link = {
             let mut st = self.state.lock();
             let st = &mut *st;
-            st.pattern.on_detach(peer, true);
+            st.pattern.on_detach(peer, true, &st.options);
             if let Some(p) = st.peers.remove(&peer) {
                 p.out.close_reader();
             }
@@ -403,13 +449,23 @@ impl SocketCore {
     }
 
     fn on_readable(&self, peer: PeerId) {
-        let mut st = self.state.lock();
-        st.fq.activate(peer);
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        let mut signals = Signals::new();
+        if !st
+            .pattern
+            .on_input(peer, &mut st.fq, &st.peers, &st.options, &mut signals)
+        {
+            drop(guard);
+            fire(signals);
+            return;
+        }
         if st.recv_waiters > 0 {
             self.readable.notify_one();
         }
         let wakers = std::mem::take(&mut st.recv_wakers);
-        drop(st);
+        drop(guard);
+        fire(signals);
         wake_all(wakers);
     }
 
@@ -500,7 +556,9 @@ impl SocketCore {
         signals: &mut Signals,
     ) -> Result<Option<Message>, RecvError> {
         let st = &mut *st;
-        let got = st.pattern.recv(&mut st.fq, &st.peers, signals)?;
+        let got = st
+            .pattern
+            .recv(&mut st.fq, &st.peers, &st.options, signals)?;
         let Some((peer, msg)) = got else {
             return Ok(None);
         };
@@ -512,7 +570,7 @@ impl SocketCore {
             }
         }
         // Another thread may be waiting and more input is ready: pass the baton.
-        if st.recv_waiters > 0 && st.fq.has_active() {
+        if st.recv_waiters > 0 && st.pattern.has_queued(&st.fq) {
             self.readable.notify_one();
         }
         Ok(Some(msg))
@@ -533,7 +591,7 @@ impl SocketCore {
             return (false, false);
         }
         let r = readable && st.pattern.can_recv(&mut st.fq, &st.peers);
-        let w = writable && st.pattern.can_send(&st.peers);
+        let w = writable && st.pattern.can_send(&st.peers, &st.options);
         if let Some(waker) = waker {
             if readable && !r {
                 register(&mut st.recv_wakers, waker);
@@ -688,6 +746,18 @@ impl WaitTimer {
                 None
             }
         }
+    }
+}
+
+/// Which queues ZMQ_CONFLATE makes conflating for a socket type: (incoming, outgoing). Only
+/// queues of data messages: a subscriber's outgoing queue carries subscriptions, which must
+/// all arrive.
+fn conflates(socket_type: SocketType) -> (bool, bool) {
+    match socket_type {
+        SocketType::Sub | SocketType::XSub | SocketType::Pull => (true, false),
+        SocketType::Pub | SocketType::XPub | SocketType::Push => (false, true),
+        SocketType::Dealer | SocketType::Pair => (true, true),
+        _ => (false, false),
     }
 }
 

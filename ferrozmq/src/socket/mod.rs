@@ -4,6 +4,7 @@
 pub(crate) mod core;
 pub(crate) mod pattern;
 pub(crate) mod pipe;
+mod pubsub;
 
 use std::future::poll_fn;
 use std::sync::Arc;

@@ -12,7 +12,8 @@ use ferrozmq_proto::SocketType;
 use smallvec::SmallVec;
 
 use super::pipe::{PushError, Signal};
-use crate::error::{RecvError, SendErrorKind};
+use super::pubsub::{Publisher, Subscriber};
+use crate::error::{OptionError, RecvError, SendErrorKind};
 use crate::{Message, Options};
 
 /// Signals collected under the socket lock, fired after it is released.
@@ -55,7 +56,12 @@ pub(crate) enum Pattern {
     },
     Rep(RepState),
     Router(RouterTable),
-    /// A type whose strategy is not implemented yet (publish-subscribe).
+    /// PUB and XPUB.
+    Pub(Publisher),
+    /// SUB and XSUB.
+    Sub(Subscriber),
+    /// A type this version has no strategy for (a `SocketType` added later, e.g. STREAM):
+    /// refuses every peer and operation.
     Unsupported,
 }
 
@@ -85,8 +91,10 @@ impl Pattern {
             },
             SocketType::Rep => Pattern::Rep(RepState::new()),
             SocketType::Router => Pattern::Router(RouterTable::new()),
-            // Publish-subscribe arrives with its own issue; until then these types refuse
-            // every peer and every operation.
+            SocketType::Pub => Pattern::Pub(Publisher::new(false)),
+            SocketType::XPub => Pattern::Pub(Publisher::new(true)),
+            SocketType::Sub => Pattern::Sub(Subscriber::new(false)),
+            SocketType::XSub => Pattern::Sub(Subscriber::new(true)),
             _ => Pattern::Unsupported,
         }
     }
@@ -96,12 +104,70 @@ impl Pattern {
         matches!(self, Pattern::Push(_))
     }
 
+    fn is_xsub(&self) -> bool {
+        matches!(self, Pattern::Sub(s) if s.is_xsub())
+    }
+
     /// Re-reads options that change the strategy (REQ modes).
     pub(crate) fn update_options(&mut self, opts: &Options) {
         if let Pattern::Req { state, .. } = self {
             if !state.expecting_reply() {
                 *state = ReqState::new(opts.req_relaxed, opts.req_correlate);
             }
+        }
+    }
+
+    /// ZMQ_SUBSCRIBE / ZMQ_UNSUBSCRIBE on this socket.
+    pub(crate) fn subscription(
+        &mut self,
+        subscribe: bool,
+        topic: &[u8],
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) -> Result<(), OptionError> {
+        match self {
+            Pattern::Sub(subscriber) => {
+                subscriber.subscription(subscribe, topic, peers, signals);
+                Ok(())
+            }
+            Pattern::Pub(publisher) if publisher.is_xpub() && opts.xpub_manual => {
+                publisher.manual_subscription(subscribe, topic);
+                Ok(())
+            }
+            _ => Err(OptionError::NotApplicable(if subscribe {
+                "ZMQ_SUBSCRIBE"
+            } else {
+                "ZMQ_UNSUBSCRIBE"
+            })),
+        }
+    }
+
+    /// Input arrived from a peer. Publishers consume it at once (subscriptions); true if the
+    /// socket became readable, for every type.
+    pub(crate) fn on_input(
+        &mut self,
+        peer: PeerId,
+        fq: &mut FairQueue,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) -> bool {
+        match self {
+            Pattern::Pub(publisher) => publisher.on_input(peer, peers, opts, signals),
+            _ => {
+                fq.activate(peer);
+                true
+            }
+        }
+    }
+
+    /// True if a receive may find something without a new input edge (to pass the baton to
+    /// another waiting receiver).
+    pub(crate) fn has_queued(&self, fq: &FairQueue) -> bool {
+        match self {
+            Pattern::Pub(publisher) => publisher.can_recv(),
+            _ => fq.has_active(),
         }
     }
 
@@ -121,6 +187,7 @@ impl Pattern {
         meta: &PeerMeta,
         peers: &PeerMap<Peer>,
         opts: &Options,
+        signals: &mut Signals,
     ) -> Result<Option<Bytes>, Refusal> {
         match self {
             Pattern::Pair { peer: current } => match *current {
@@ -145,13 +212,22 @@ impl Pattern {
                 }
             }
             Pattern::Pull | Pattern::Rep(_) => Ok(None),
+            Pattern::Pub(publisher) => {
+                publisher.on_attach(peer, peers, opts, signals);
+                Ok(None)
+            }
+            Pattern::Sub(subscriber) => {
+                subscriber.on_attach(peer, peers, signals);
+                Ok(None)
+            }
             Pattern::Unsupported => Err(Refusal::Incompatible),
         }
     }
 
     /// A peer's connection is gone; `remove` if its queue goes with it.
-    pub(crate) fn on_detach(&mut self, peer: PeerId, remove: bool) {
+    pub(crate) fn on_detach(&mut self, peer: PeerId, remove: bool, opts: &Options) {
         match self {
+            Pattern::Pub(publisher) => publisher.on_detach(peer, opts),
             Pattern::Router(table) => table.detach(peer),
             Pattern::Push(rr) | Pattern::Dealer(rr) | Pattern::Req { rr, .. } if remove => {
                 rr.remove(peer)
@@ -165,6 +241,7 @@ impl Pattern {
     pub(crate) fn can_recv(&self, fq: &mut FairQueue, peers: &PeerMap<Peer>) -> bool {
         match self {
             Pattern::Push(_) | Pattern::Unsupported => false,
+            Pattern::Pub(publisher) => publisher.can_recv(),
             Pattern::Req { state, .. } if !state.expecting_reply() => false,
             Pattern::Rep(state) if state.replying() => false,
             _ => fq.retain_ready(|p| peers.get(&p).is_some_and(|peer| !peer.inp.is_empty())),
@@ -172,10 +249,12 @@ impl Pattern {
     }
 
     /// Whether a send would be taken now without waiting (the poller's writable).
-    pub(crate) fn can_send(&self, peers: &PeerMap<Peer>) -> bool {
+    pub(crate) fn can_send(&self, peers: &PeerMap<Peer>, opts: &Options) -> bool {
         let has_room = |p: &PeerId| peers.get(p).is_some_and(|peer| !peer.out.is_full());
         match self {
             Pattern::Pull | Pattern::Unsupported => false,
+            Pattern::Pub(publisher) => publisher.can_send(peers, opts),
+            Pattern::Sub(_) => self.is_xsub(),
             Pattern::Push(rr) | Pattern::Dealer(rr) => rr.peers().iter().any(has_room),
             Pattern::Req { rr, state } => {
                 !state.expecting_reply() && rr.peers().iter().any(has_room)
@@ -198,6 +277,8 @@ impl Pattern {
     ) -> Result<(), (SendErrorKind, Message)> {
         match self {
             Pattern::Pull | Pattern::Unsupported => Err((SendErrorKind::NotSupported, msg)),
+            Pattern::Pub(publisher) => publisher.send(peers, opts, msg, signals),
+            Pattern::Sub(subscriber) => subscriber.send(peers, msg, signals),
             Pattern::Push(rr) | Pattern::Dealer(rr) => {
                 round_robin(rr, peers, msg, signals).map(|_| ())
             }
@@ -274,6 +355,7 @@ impl Pattern {
         &mut self,
         fq: &mut FairQueue,
         peers: &PeerMap<Peer>,
+        opts: &Options,
         signals: &mut Signals,
     ) -> Result<Option<(PeerId, Message)>, RecvError> {
         let mut pop = |p: PeerId| {
@@ -283,6 +365,10 @@ impl Pattern {
         };
         match self {
             Pattern::Push(_) | Pattern::Unsupported => Err(RecvError::NotSupported),
+            // XPUB's messages come from its subscription queue, not from a peer's pipe; the
+            // peer id returned is a placeholder no caller looks up.
+            Pattern::Pub(publisher) => Ok(publisher.recv()?.map(|m| (PeerId(0), m))),
+            Pattern::Sub(subscriber) => Ok(subscriber.recv(fq, peers, opts, signals)),
             Pattern::Req { state, .. } => {
                 if !state.expecting_reply() {
                     return Err(RecvError::InvalidState(ReqError::NotExpectingReply));

@@ -39,6 +39,8 @@ pub(crate) struct Pipe {
     hwm: usize,
     /// A writer that found the pipe full is woken once fewer than this many remain.
     lwm: usize,
+    /// ZMQ_CONFLATE: keep only the newest message.
+    conflate: bool,
 }
 
 struct PipeState {
@@ -64,7 +66,18 @@ impl Pipe {
             }),
             hwm,
             lwm: hwm.div_ceil(2),
+            conflate: false,
         })
+    }
+
+    /// A pipe that keeps only the newest message (ZMQ_CONFLATE): a push replaces what is
+    /// queued, so it is never full.
+    pub(crate) fn conflating() -> Arc<Pipe> {
+        let mut pipe = Pipe::new(0);
+        if let Some(p) = Arc::get_mut(&mut pipe) {
+            p.conflate = true;
+        }
+        pipe
     }
 
     /// Sets (or clears) what to wake when the pipe becomes readable.
@@ -89,8 +102,42 @@ impl Pipe {
             return Err(PushError::Full(msg));
         }
         let was_empty = st.queue.is_empty();
+        if self.conflate {
+            st.queue.clear();
+        }
         st.queue.push_back(msg);
         Ok(if was_empty { st.reader.clone() } else { None })
+    }
+
+    /// Pushes one message whatever the high-water mark (subscriptions: they must not be lost
+    /// and are few). Fails only if the reader is gone.
+    pub(crate) fn push_forced(&self, msg: Message) -> Result<Option<Signal>, PushError> {
+        let mut st = self.state.lock();
+        if st.reader_closed {
+            return Err(PushError::Closed(msg));
+        }
+        let was_empty = st.queue.is_empty();
+        st.queue.push_back(msg);
+        Ok(if was_empty { st.reader.clone() } else { None })
+    }
+
+    /// True if a push would be taken now; if not, the writer is marked as waiting, so it is
+    /// signalled when room appears (XPUB_NODROP checks every target before sending to any).
+    pub(crate) fn has_room(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.reader_closed || self.hwm == 0 || self.conflate || st.queue.len() < self.hwm {
+            return true;
+        }
+        st.writer_blocked = true;
+        false
+    }
+
+    /// Drops every queued message (a subscriber's stale subscriptions, before it resends them
+    /// all to a new connection).
+    pub(crate) fn clear(&self) -> Option<Signal> {
+        let mut st = self.state.lock();
+        st.queue.clear();
+        Self::writer_signal(&mut st, self.lwm)
     }
 
     /// Pushes a batch regardless of the high-water mark (the engine's read path: one read's
@@ -104,6 +151,13 @@ impl Pipe {
             return (None, false);
         }
         let was_empty = st.queue.is_empty();
+        if self.conflate {
+            if let Some(last) = batch.pop() {
+                st.queue.clear();
+                st.queue.push_back(last);
+            }
+            batch.clear();
+        }
         st.queue.extend(batch.drain(..));
         let full = self.hwm != 0 && st.queue.len() >= self.hwm;
         if full {
@@ -225,6 +279,36 @@ mod tests {
         assert!(pipe.try_pop().unwrap().1.is_none()); // 2 left
         assert!(pipe.try_pop().unwrap().1.is_some()); // 1 left: below lwm
         assert!(pipe.try_pop().unwrap().1.is_none()); // already signalled
+    }
+
+    #[test]
+    fn conflating_pipe_keeps_the_newest_message_only() {
+        let pipe = Pipe::conflating();
+        let c = Arc::new(Counter(AtomicUsize::new(0)));
+        pipe.set_reader(Some(c.clone()));
+        assert!(pipe.try_push(Message::from("a")).unwrap().is_some());
+        assert!(pipe.try_push(Message::from("b")).unwrap().is_none());
+        let mut batch = vec![Message::from("c"), Message::from("d")];
+        let (_, full) = pipe.push_batch(&mut batch);
+        assert!(!full);
+        assert_eq!(pipe.len(), 1);
+        assert_eq!(pipe.try_pop().unwrap().0, Message::from("d"));
+        assert!(pipe.try_pop().is_none());
+    }
+
+    #[test]
+    fn has_room_marks_the_writer_so_it_is_signalled_later() {
+        let pipe = Pipe::new(2);
+        let c = Arc::new(Counter(AtomicUsize::new(0)));
+        pipe.set_writer(Some(c.clone()));
+        pipe.try_push(Message::from("a")).unwrap();
+        assert!(pipe.has_room());
+        pipe.push_forced(Message::from("b")).unwrap();
+        pipe.push_forced(Message::from("c")).unwrap();
+        assert!(!pipe.has_room());
+        assert!(pipe.try_pop().unwrap().1.is_none()); // 2 left, lwm 1
+        assert!(pipe.try_pop().unwrap().1.is_none()); // 1 left
+        assert!(pipe.try_pop().unwrap().1.is_some()); // 0 left: below lwm, writer woken
     }
 
     #[test]

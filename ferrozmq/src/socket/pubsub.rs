@@ -1,0 +1,314 @@
+//! The publish-subscribe strategies (RFC 29): [`Publisher`] for PUB and XPUB, [`Subscriber`]
+//! for SUB and XSUB, applied to the socket's peers and pipes.
+//!
+//! Filtering happens on the publisher, as libzmq does for tcp and ipc: each peer's
+//! subscriptions sit in a [`SubscriptionTrie`], and a message goes only to the peers with a
+//! subscription that prefixes its first frame. A message fanned out to N peers is N clones of
+//! one `Message`, whose frames are shared `Bytes`: one allocation, never a payload copy.
+//! Subscribers filter again on receipt (a publisher may be XPUB_MANUAL or not filter at all).
+//!
+//! Subscriptions travel as one-frame messages (0x01/0x00 + topic) through the pipes; the
+//! connection turns them into the wire form the peer's ZMTP version calls for.
+
+use std::collections::VecDeque;
+
+use ferrozmq_proto::pattern::{
+    FairQueue, PeerId, PeerMap, PeerSet, SubscriptionTrie, TopicCounter,
+};
+
+use super::pattern::{Peer, Signals};
+use crate::error::{RecvError, SendErrorKind};
+use crate::{Message, Options};
+
+/// PUB and XPUB: who subscribed to what, and (XPUB) the subscription messages to deliver.
+#[derive(Debug)]
+pub(crate) struct Publisher {
+    /// XPUB: subscriptions (and messages sent upstream) are delivered to `recv`.
+    xpub: bool,
+    trie: SubscriptionTrie,
+    /// Peers that are attached (for INVERT_MATCHING, which sends to the non-matching ones).
+    attached: PeerSet,
+    /// Scratch set of the current message's targets, kept to reuse its allocation.
+    targets: PeerSet,
+    /// XPUB: messages waiting for `recv`.
+    pending: VecDeque<Message>,
+    /// XPUB_MANUAL: the peer whose subscription was delivered last; `Subscribe` options
+    /// apply to it.
+    last_sender: Option<PeerId>,
+}
+
+impl Publisher {
+    pub(crate) fn new(xpub: bool) -> Self {
+        Publisher {
+            xpub,
+            trie: SubscriptionTrie::new(),
+            attached: PeerSet::default(),
+            targets: PeerSet::default(),
+            pending: VecDeque::new(),
+            last_sender: None,
+        }
+    }
+
+    pub(crate) fn is_xpub(&self) -> bool {
+        self.xpub
+    }
+
+    /// A peer attached: XPUB greets it with XPUB_WELCOME_MSG, if set.
+    pub(crate) fn on_attach(
+        &mut self,
+        peer: PeerId,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) {
+        self.attached.insert(peer);
+        if let (true, Some(welcome), Some(p)) =
+            (self.xpub, &opts.xpub_welcome_msg, peers.get(&peer))
+        {
+            if let Ok(s) = p.out.try_push(Message::single(welcome.clone())) {
+                signals.extend(s);
+            }
+        }
+    }
+
+    /// A peer is gone: its subscriptions go too. XPUB reports each topic that lost its last
+    /// subscriber as an unsubscription, as libzmq does.
+    pub(crate) fn on_detach(&mut self, peer: PeerId, opts: &Options) {
+        self.attached.remove(&peer);
+        if self.last_sender == Some(peer) {
+            self.last_sender = None;
+        }
+        let report = self.xpub && !opts.xpub_manual;
+        let pending = &mut self.pending;
+        self.trie.remove_peer(peer, |topic| {
+            if report {
+                pending.push_back(Message::subscription(false, topic));
+            }
+        });
+    }
+
+    /// Takes everything a peer sent: subscriptions update the trie; XPUB keeps what its user
+    /// should see. True if XPUB's `recv` queue went from empty to non-empty.
+    pub(crate) fn on_input(
+        &mut self,
+        peer: PeerId,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) -> bool {
+        let was_empty = self.pending.is_empty();
+        let Some(p) = peers.get(&peer) else {
+            return false;
+        };
+        while let Some((msg, s)) = p.inp.try_pop() {
+            signals.extend(s);
+            self.handle_input(peer, msg, opts);
+        }
+        was_empty && !self.pending.is_empty()
+    }
+
+    fn handle_input(&mut self, peer: PeerId, msg: Message, opts: &Options) {
+        let Some((subscribe, topic)) = msg.as_subscription() else {
+            // RFC 29: XPUB passes other messages from subscribers up to its user; PUB drops them.
+            if self.xpub {
+                self.pending.push_back(msg);
+            }
+            return;
+        };
+        if self.xpub && opts.xpub_manual {
+            // The user decides, with Subscribe/Unsubscribe options, for this peer.
+            self.last_sender = Some(peer);
+            self.pending.push_back(msg);
+            return;
+        }
+        let deliver = if subscribe {
+            let first = self.trie.add(topic, peer);
+            first || opts.xpub_verbose || opts.xpub_verboser
+        } else {
+            let last = self.trie.remove(topic, peer);
+            last || opts.xpub_verboser
+        };
+        if self.xpub && deliver {
+            self.pending.push_back(msg);
+        }
+    }
+
+    /// XPUB_MANUAL: the user's Subscribe/Unsubscribe, for the peer whose subscription it
+    /// received last.
+    pub(crate) fn manual_subscription(&mut self, subscribe: bool, topic: &[u8]) {
+        if let Some(peer) = self.last_sender {
+            if subscribe {
+                self.trie.add(topic, peer);
+            } else {
+                self.trie.remove(topic, peer);
+            }
+        }
+    }
+
+    /// Sends to every matching peer. A full peer loses the message (that peer only), unless
+    /// XPUB_NODROP, where the whole send waits until every target has room.
+    pub(crate) fn send(
+        &mut self,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        msg: Message,
+        signals: &mut Signals,
+    ) -> Result<(), (SendErrorKind, Message)> {
+        self.targets.clear();
+        let topic = msg.first().map_or(&[][..], |f| &f[..]);
+        self.trie.matches(topic, &mut self.targets);
+        if opts.invert_matching {
+            let matched = std::mem::take(&mut self.targets);
+            self.targets
+                .extend(self.attached.iter().filter(|p| !matched.contains(p)));
+        }
+        if opts.xpub_nodrop {
+            // Check all before sending to any, so a message reaches all or none. Every target
+            // found full is marked, so it signals when it drains.
+            let mut all_room = true;
+            for p in &self.targets {
+                if let Some(peer) = peers.get(p) {
+                    all_room &= peer.out.has_room();
+                }
+            }
+            if !all_room {
+                return Err((SendErrorKind::WouldBlock, msg));
+            }
+        }
+        for p in &self.targets {
+            if let Some(peer) = peers.get(p) {
+                if let Ok(s) = peer.out.try_push(msg.clone()) {
+                    signals.extend(s);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// XPUB: the next subscription (or upstream message) for the user.
+    pub(crate) fn recv(&mut self) -> Result<Option<Message>, RecvError> {
+        if !self.xpub {
+            return Err(RecvError::NotSupported);
+        }
+        Ok(self.pending.pop_front())
+    }
+
+    pub(crate) fn can_recv(&self) -> bool {
+        self.xpub && !self.pending.is_empty()
+    }
+
+    /// Writable unless XPUB_NODROP and some attached peer is full.
+    pub(crate) fn can_send(&self, peers: &PeerMap<Peer>, opts: &Options) -> bool {
+        !opts.xpub_nodrop
+            || self
+                .attached
+                .iter()
+                .all(|p| peers.get(p).is_none_or(|peer| !peer.out.is_full()))
+    }
+}
+
+/// SUB and XSUB: the counted subscriptions, sent to every publisher and checked on receipt.
+#[derive(Debug)]
+pub(crate) struct Subscriber {
+    /// XSUB: may send (subscription messages and others); SUB only subscribes by option.
+    xsub: bool,
+    topics: TopicCounter,
+}
+
+impl Subscriber {
+    pub(crate) fn new(xsub: bool) -> Self {
+        Subscriber {
+            xsub,
+            topics: TopicCounter::default(),
+        }
+    }
+
+    pub(crate) fn is_xsub(&self) -> bool {
+        self.xsub
+    }
+
+    /// A publisher attached: it gets every current subscription (a reconnecting subscriber
+    /// resubscribes by itself). Whatever an earlier connection left unsent is dropped first,
+    /// so nothing is subscribed twice.
+    pub(crate) fn on_attach(&self, peer: PeerId, peers: &PeerMap<Peer>, signals: &mut Signals) {
+        let Some(p) = peers.get(&peer) else { return };
+        signals.extend(p.out.clear());
+        self.topics.for_each_topic(|topic| {
+            if let Ok(s) = p.out.push_forced(Message::subscription(true, topic)) {
+                signals.extend(s);
+            }
+        });
+    }
+
+    /// SUBSCRIBE / UNSUBSCRIBE (the option, or an XSUB's subscription message). Counted:
+    /// every subscribe is passed on (XPUB_VERBOSE upstream sees each), a cancel only when the
+    /// count falls to zero.
+    pub(crate) fn subscription(
+        &mut self,
+        subscribe: bool,
+        topic: &[u8],
+        peers: &PeerMap<Peer>,
+        signals: &mut Signals,
+    ) {
+        let pass = if subscribe {
+            self.topics.add(topic);
+            true
+        } else {
+            self.topics.remove(topic)
+        };
+        if pass {
+            let msg = Message::subscription(subscribe, topic);
+            for p in peers.values().filter(|p| p.connected) {
+                if let Ok(s) = p.out.push_forced(msg.clone()) {
+                    signals.extend(s);
+                }
+            }
+        }
+    }
+
+    /// XSUB's send: a subscription message is applied as above; anything else goes to every
+    /// connected publisher (dropped where the queue is full). SUB cannot send.
+    pub(crate) fn send(
+        &mut self,
+        peers: &PeerMap<Peer>,
+        msg: Message,
+        signals: &mut Signals,
+    ) -> Result<(), (SendErrorKind, Message)> {
+        if !self.xsub {
+            return Err((SendErrorKind::NotSupported, msg));
+        }
+        if let Some((subscribe, topic)) = msg.as_subscription() {
+            self.subscription(subscribe, topic, peers, signals);
+            return Ok(());
+        }
+        for p in peers.values().filter(|p| p.connected) {
+            if let Ok(s) = p.out.try_push(msg.clone()) {
+                signals.extend(s);
+            }
+        }
+        Ok(())
+    }
+
+    /// The next message that matches a subscription (or, with INVERT_MATCHING, none);
+    /// others are dropped.
+    pub(crate) fn recv(
+        &self,
+        fq: &mut FairQueue,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) -> Option<(PeerId, Message)> {
+        let mut pop = |p: PeerId| {
+            let (m, s) = peers.get(&p)?.inp.try_pop()?;
+            signals.extend(s);
+            Some(m)
+        };
+        while let Some((peer, msg)) = fq.next(&mut pop) {
+            let topic = msg.first().map_or(&[][..], |f| &f[..]);
+            if self.topics.matches(topic) != opts.invert_matching {
+                return Some((peer, msg));
+            }
+        }
+        None
+    }
+}
