@@ -25,6 +25,7 @@ mod engine;
 pub mod error;
 mod monitor;
 mod options;
+mod poller;
 mod socket;
 mod transport;
 
@@ -37,4 +38,5 @@ pub use error::{
 pub use ferrozmq_proto::pattern::ReqError;
 pub use ferrozmq_proto::{Message, SocketType};
 pub use options::{Options, SocketOption};
+pub use poller::{Interest, PollError, PollEvent, Poller, PollerKey, PollerStats, PollerWaker};
 pub use socket::Socket;
