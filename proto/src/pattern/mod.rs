@@ -8,11 +8,13 @@ mod fair_queue;
 mod req_rep;
 mod round_robin;
 mod router_table;
+mod subscriptions;
 
 pub use fair_queue::FairQueue;
 pub use req_rep::{RepState, ReqError, ReqState};
 pub use round_robin::RoundRobin;
 pub use router_table::{AttachError, RouterTable};
+pub use subscriptions::{SubscriptionTrie, TopicCounter};
 
 /// Identifies one peer (one pipe pair) of a socket. Never reused within a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
