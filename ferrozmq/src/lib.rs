@@ -26,6 +26,7 @@ pub mod error;
 mod monitor;
 mod options;
 mod poller;
+mod proxy;
 mod socket;
 mod transport;
 
@@ -39,4 +40,8 @@ pub use ferrozmq_proto::pattern::ReqError;
 pub use ferrozmq_proto::{Message, SocketType};
 pub use options::{Options, SocketOption};
 pub use poller::{Interest, PollError, PollEvent, Poller, PollerKey, PollerStats, PollerWaker};
+pub use proxy::{
+    proxy, proxy_steerable, Proxy, ProxyControl, ProxyError, ProxySocket, ProxyStatistics,
+    SocketStatistics,
+};
 pub use socket::Socket;
