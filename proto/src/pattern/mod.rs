@@ -1,5 +1,5 @@
-//! Routing strategies of the ZeroMQ patterns (RFC 28 request-reply, RFC 30 pipeline,
-//! RFC 31 exclusive pair), as plain data structures: they take peer events and return
+//! Routing strategies of the ZeroMQ patterns (RFC 28 request-reply, RFC 29 publish-subscribe,
+//! RFC 30 pipeline, RFC 31 exclusive pair), as plain data structures: they take peer events and return
 //! decisions, and know nothing of sockets, pipes or threads.
 //!
 //! Each strategy is unit-tested against the RFC rules in its own file.
