@@ -247,6 +247,7 @@ impl SocketCore {
                 persistent,
                 routing_id: None,
                 assigned_id,
+                local: std::collections::VecDeque::new(),
             },
         );
         if persistent {
@@ -392,7 +393,7 @@ impl SocketCore {
         if let Some(p) = st.peers.get(&peer) {
             if remove {
                 signals.extend(p.out.close_reader());
-                if p.inp.is_empty() {
+                if !p.has_input() {
                     st.peers.remove(&peer);
                     st.fq.remove(peer);
                 }
@@ -558,13 +559,13 @@ impl SocketCore {
         let st = &mut *st;
         let got = st
             .pattern
-            .recv(&mut st.fq, &st.peers, &st.options, signals)?;
+            .recv(&mut st.fq, &mut st.peers, &st.options, signals)?;
         let Some((peer, msg)) = got else {
             return Ok(None);
         };
         // Reap a disconnected peer once its last delivered message has been taken.
         if let Some(p) = st.peers.get(&peer) {
-            if !p.connected && !p.persistent && p.inp.is_empty() {
+            if !p.connected && !p.persistent && !p.has_input() {
                 st.peers.remove(&peer);
                 st.fq.remove(peer);
             }

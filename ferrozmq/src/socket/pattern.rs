@@ -4,6 +4,8 @@
 //! The decisions themselves live in `ferrozmq_proto::pattern` (unit-tested without sockets);
 //! this file applies them to the socket's peers and pipes.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 use ferrozmq_proto::pattern::{
     FairQueue, PeerId, PeerMap, RepState, ReqError, ReqState, RoundRobin, RouterTable,
@@ -32,6 +34,32 @@ pub(crate) struct Peer {
     pub(crate) routing_id: Option<Bytes>,
     /// ZMQ_CONNECT_ROUTING_ID given when this peer's connect was made.
     pub(crate) assigned_id: Option<Bytes>,
+    /// Messages taken from `inp` in one batch and not yet received: one pipe lock per batch
+    /// instead of per message, so a receiving thread and the reactor filling the pipe rarely
+    /// meet on its lock. Guarded by the socket lock.
+    pub(crate) local: VecDeque<Message>,
+}
+
+impl Peer {
+    /// The peer's next incoming message, refilling the local batch from the pipe if needed.
+    pub(crate) fn pop_input(&mut self, signals: &mut Signals) -> Option<Message> {
+        if let Some(m) = self.local.pop_front() {
+            return Some(m);
+        }
+        let batch = self.inp.read_batch();
+        if batch <= 1 {
+            let (m, s) = self.inp.try_pop()?;
+            signals.extend(s);
+            return Some(m);
+        }
+        signals.extend(self.inp.pop_batch(&mut self.local, batch));
+        self.local.pop_front()
+    }
+
+    /// True if a message from this peer waits to be received.
+    pub(crate) fn has_input(&self) -> bool {
+        !self.local.is_empty() || !self.inp.is_empty()
+    }
 }
 
 /// What the handshake (or the inproc link) told us about a peer.
@@ -244,7 +272,7 @@ impl Pattern {
             Pattern::Pub(publisher) => publisher.can_recv(),
             Pattern::Req { state, .. } if !state.expecting_reply() => false,
             Pattern::Rep(state) if state.replying() => false,
-            _ => fq.retain_ready(|p| peers.get(&p).is_some_and(|peer| !peer.inp.is_empty())),
+            _ => fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input)),
         }
     }
 
@@ -354,15 +382,11 @@ impl Pattern {
     pub(crate) fn recv(
         &mut self,
         fq: &mut FairQueue,
-        peers: &PeerMap<Peer>,
+        peers: &mut PeerMap<Peer>,
         opts: &Options,
         signals: &mut Signals,
     ) -> Result<Option<(PeerId, Message)>, RecvError> {
-        let mut pop = |p: PeerId| {
-            let (m, s) = peers.get(&p)?.inp.try_pop()?;
-            signals.extend(s);
-            Some(m)
-        };
+        let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
         match self {
             Pattern::Push(_) | Pattern::Unsupported => Err(RecvError::NotSupported),
             // XPUB's messages come from its subscription queue, not from a peer's pipe; the

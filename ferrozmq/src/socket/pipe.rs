@@ -196,6 +196,17 @@ impl Pipe {
         }
     }
 
+    /// How many messages a reader should take per lock: 1 for a conflating pipe (only the
+    /// newest counts), else a quarter of the high-water mark, at most 64, so batching barely
+    /// stretches the HWM.
+    pub(crate) fn read_batch(&self) -> usize {
+        match (self.conflate, self.hwm) {
+            (true, _) => 1,
+            (false, 0) => 64,
+            (false, hwm) => (hwm / 4).clamp(1, 64),
+        }
+    }
+
     /// Number of queued messages.
     pub(crate) fn len(&self) -> usize {
         self.state.lock().queue.len()

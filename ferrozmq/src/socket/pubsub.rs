@@ -294,15 +294,11 @@ impl Subscriber {
     pub(crate) fn recv(
         &self,
         fq: &mut FairQueue,
-        peers: &PeerMap<Peer>,
+        peers: &mut PeerMap<Peer>,
         opts: &Options,
         signals: &mut Signals,
     ) -> Option<(PeerId, Message)> {
-        let mut pop = |p: PeerId| {
-            let (m, s) = peers.get(&p)?.inp.try_pop()?;
-            signals.extend(s);
-            Some(m)
-        };
+        let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
         while let Some((peer, msg)) = fq.next(&mut pop) {
             let topic = msg.first().map_or(&[][..], |f| &f[..]);
             if self.topics.matches(topic) != opts.invert_matching {
