@@ -16,6 +16,7 @@ use ferrozmq_proto::pattern::PeerId;
 
 use crate::engine::{Command, Reactor};
 use crate::error::BindError;
+use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::socket::core::SocketCore;
 use crate::socket::pattern::PeerMeta;
 use crate::{Socket, SocketType};
@@ -113,8 +114,15 @@ impl ContextInner {
     /// Called by `SocketCore::close`.
     pub(crate) fn socket_closed(&self, core: &SocketCore, linger: Option<Duration>) {
         self.sockets.lock().remove(&core.id);
-        self.inproc.lock().retain(|_, e| match e {
-            InprocEntry::Bound(w) => w.upgrade().is_some_and(|s| s.id != core.id),
+        self.inproc.lock().retain(|name, e| match e {
+            InprocEntry::Bound(w) => {
+                let upgraded = w.upgrade();
+                let ours = upgraded.as_ref().is_some_and(|s| s.id == core.id);
+                if ours {
+                    report_inproc_closed(core, name);
+                }
+                upgraded.is_some() && !ours
+            }
             InprocEntry::Pending(list) => {
                 list.retain(|(w, _)| w.upgrade().is_some_and(|s| s.id != core.id));
                 !list.is_empty()
@@ -155,6 +163,7 @@ impl ContextInner {
         match reg.get(name) {
             Some(InprocEntry::Bound(w)) if w.upgrade().is_some_and(|s| s.id == core.id) => {
                 reg.remove(name);
+                report_inproc_closed(core, name);
                 true
             }
             _ => false,
@@ -227,6 +236,12 @@ fn link_inproc(connector: &Arc<SocketCore>, c_peer: PeerId, binder: &Arc<SocketC
         }
         Err(_) => connector.detach(c_peer),
     }
+}
+
+/// Monitors see an inproc binding go as `Closed`, as a tcp/ipc listener.
+fn report_inproc_closed(core: &SocketCore, name: &str) {
+    core.monitor
+        .emit(|| MonitorEvent::new(MonitorEventKind::Closed, format!("inproc://{name}"), None));
 }
 
 fn non_empty(b: bytes::Bytes) -> Option<bytes::Bytes> {

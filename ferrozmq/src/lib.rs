@@ -37,7 +37,12 @@ pub use error::{
     SendErrorKind,
 };
 pub use ferrozmq_proto::pattern::ReqError;
+pub use ferrozmq_proto::{DecodeError, PeerMisbehaved, SessionError};
 pub use ferrozmq_proto::{Message, SocketType};
+pub use monitor::{
+    DisconnectReason, HandshakeFailure, Monitor, MonitorEvent, MonitorEventKind, MonitorRecvError,
+    PeerRefusal, MONITOR_CAPACITY,
+};
 pub use options::{Options, SocketOption};
 pub use poller::{Interest, PollError, PollEvent, Poller, PollerKey, PollerStats, PollerWaker};
 pub use proxy::{

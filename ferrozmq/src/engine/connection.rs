@@ -1,6 +1,10 @@
 //! One tcp/ipc connection inside the reactor: a stream, its sans-IO [`Session`], and once the
 //! handshake is done, the socket's pipe pair for this peer.
 //!
+//! A connection reports its own monitor events as they happen (connect delayed, connected,
+//! handshake succeeded); how it ended ([`Connection::report_close`]) is reported by the
+//! reactor when it closes it.
+//!
 //! Reads take up to 64 KiB at a time and every complete message in them goes to the socket in
 //! one batch; writes encode as many queued messages as fit in a 256 KiB batch and hand them to
 //! the kernel in as few calls as possible.
@@ -15,6 +19,9 @@ use ferrozmq_proto::pattern::PeerId;
 use ferrozmq_proto::{Session, SessionError, SessionEvent, SocketType};
 
 use super::Shared;
+use crate::monitor::{
+    DisconnectReason, HandshakeFailure, MonitorEvent, MonitorEventKind, PeerRefusal,
+};
 use crate::socket::core::{Attachment, SocketCore};
 use crate::socket::pattern::{PeerMeta, Refusal};
 use crate::socket::pipe::fire;
@@ -45,6 +52,40 @@ pub(super) enum CloseReason {
     Refused(Refusal),
     /// Closed on purpose (linger done, socket closed, disconnect).
     Local,
+}
+
+impl CloseReason {
+    /// How a connection that ended this way before its handshake completed failed; `None`
+    /// for a close on our side (which is no handshake failure).
+    fn handshake_failure(&self) -> Option<HandshakeFailure> {
+        match self {
+            CloseReason::Protocol(e) if e.is_auth() => Some(HandshakeFailure::Auth(e.clone())),
+            // A silent peer broke no rule (libzmq reports its time-out as "no detail" too).
+            CloseReason::Protocol(SessionError::HandshakeTimeout) => {
+                Some(HandshakeFailure::NoDetail)
+            }
+            CloseReason::Protocol(e) => Some(HandshakeFailure::Protocol(e.clone())),
+            CloseReason::Eof | CloseReason::Io(_) => Some(HandshakeFailure::NoDetail),
+            // Refusals come after the handshake; a local close is not a failure.
+            CloseReason::Refused(_) | CloseReason::Local => None,
+        }
+    }
+
+    /// The public form of this reason.
+    fn disconnect_reason(&self) -> DisconnectReason {
+        match self {
+            CloseReason::Eof => DisconnectReason::PeerClosed,
+            CloseReason::Io(e) => DisconnectReason::Io(e.kind()),
+            CloseReason::Protocol(e) => DisconnectReason::Protocol(e.clone()),
+            CloseReason::Refused(r) => DisconnectReason::Refused(match r {
+                Refusal::PairTaken => PeerRefusal::PairTaken,
+                Refusal::DuplicateId => PeerRefusal::DuplicateRoutingId,
+                Refusal::Incompatible => PeerRefusal::IncompatibleSocketType,
+                Refusal::Closed => PeerRefusal::SocketClosed,
+            }),
+            CloseReason::Local => DisconnectReason::Local,
+        }
+    }
 }
 
 impl std::fmt::Display for CloseReason {
@@ -86,8 +127,16 @@ pub(super) struct Connection {
     pub(super) linger: Option<Option<Instant>>,
     /// The deadline last put in the timer heap for this connection.
     pub(super) timer_at: Option<Instant>,
-    /// The peer's address, for logs.
+    /// The peer's address, for logs and monitor events (empty if unknown).
     pub(super) peer_name: String,
+    /// The endpoint of the listener or connect this connection belongs to.
+    endpoint: String,
+    /// The stream is connected (accepted, or its connect completed): its end is reported.
+    established: bool,
+    /// `ConnectDelayed` was reported.
+    delay_reported: bool,
+    /// The handshake completed.
+    handshaken: bool,
     /// How many bytes the next read asks for.
     read_hint: usize,
     /// A publisher (PUB, XPUB): incoming subscriptions go to the socket.
@@ -104,9 +153,11 @@ impl Connection {
         socket: Arc<SocketCore>,
         origin: Origin,
         existing_peer: Option<PeerId>,
-        connecting: bool,
+        endpoint: String,
         now: Instant,
     ) -> Connection {
+        // An accepted stream is connected; a connect completes later.
+        let connecting = matches!(origin, Origin::Connected { .. });
         let session = Session::new(socket.session_config(), now);
         let peer_name = stream.peer_name();
         let socket_type = socket.socket_type;
@@ -114,6 +165,10 @@ impl Connection {
             subscriptions_in: matches!(socket_type, SocketType::Pub | SocketType::XPub),
             subscriptions_out: matches!(socket_type, SocketType::Sub | SocketType::XSub),
             peer_name,
+            endpoint,
+            established: !connecting,
+            delay_reported: false,
+            handshaken: false,
             read_hint: READ_CHUNK,
             gen,
             stream,
@@ -141,8 +196,14 @@ impl Connection {
     ) -> Result<(), CloseReason> {
         if self.connecting {
             match self.stream.connect_finished() {
-                Ok(true) => self.connecting = false,
-                Ok(false) => return Ok(()),
+                Ok(true) => self.on_connected(),
+                Ok(false) => {
+                    if !self.delay_reported {
+                        self.delay_reported = true;
+                        self.emit(MonitorEventKind::ConnectDelayed, false);
+                    }
+                    return Ok(());
+                }
                 Err(e) => return Err(CloseReason::Io(e)),
             }
         }
@@ -198,9 +259,12 @@ impl Connection {
             } else {
                 (n * 2).clamp(MIN_READ, READ_CHUNK)
             };
-            self.session
-                .handle_input(&mut self.rbuf, now)
-                .map_err(CloseReason::Protocol)?;
+            if let Err(e) = self.session.handle_input(&mut self.rbuf, now) {
+                // What came before the fault still counts (as with libzmq): a completed
+                // handshake, messages already decoded.
+                let _ = self.take_events(shared, token);
+                return Err(CloseReason::Protocol(e));
+            }
             self.take_events(shared, token)?;
         }
         Ok(())
@@ -211,6 +275,8 @@ impl Connection {
         while let Some(ev) = self.session.poll_event() {
             match ev {
                 SessionEvent::Ready(info) => {
+                    self.handshaken = true;
+                    self.emit(MonitorEventKind::HandshakeSucceeded, true);
                     let meta = PeerMeta {
                         socket_type: info.socket_type,
                         routing_id: info.routing_id,
@@ -320,6 +386,52 @@ impl Connection {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// A connect completed: the peer's address is known now.
+    fn on_connected(&mut self) {
+        self.connecting = false;
+        self.established = true;
+        self.peer_name = match &self.stream {
+            // The path connected to is the peer's address.
+            Stream::Ipc(_) => self.endpoint.clone(),
+            Stream::Tcp(_) => self.stream.peer_name(),
+        };
+        self.emit(MonitorEventKind::Connected, true);
+    }
+
+    /// Reports the connection as accepted by a listener.
+    pub(super) fn report_accepted(&self) {
+        self.emit(MonitorEventKind::Accepted, true);
+    }
+
+    /// Reports how the connection ended: `HandshakeFailed` if it ended during its handshake,
+    /// then `Disconnected`. A connect that never completed reports nothing (its connector
+    /// reports the retry).
+    pub(super) fn report_close(&self, reason: &CloseReason) {
+        if !self.established || !self.socket.monitor.is_active() {
+            return;
+        }
+        if !self.handshaken {
+            if let Some(failure) = reason.handshake_failure() {
+                self.emit(MonitorEventKind::HandshakeFailed(failure), true);
+            }
+        }
+        let monitor = &self.socket.monitor;
+        monitor.emit(|| {
+            let reason = reason.disconnect_reason();
+            self.event(MonitorEventKind::Disconnected { reason }, true)
+        });
+    }
+
+    /// Reports an event of this connection, with the peer's address if `with_peer`.
+    fn emit(&self, kind: MonitorEventKind, with_peer: bool) {
+        self.socket.monitor.emit(|| self.event(kind, with_peer));
+    }
+
+    fn event(&self, kind: MonitorEventKind, with_peer: bool) -> MonitorEvent {
+        let peer = (with_peer && !self.peer_name.is_empty()).then(|| self.peer_name.clone());
+        MonitorEvent::new(kind, self.endpoint.clone(), peer)
     }
 
     /// Detaches from the socket (called once, when the connection closes).

@@ -1,6 +1,10 @@
 //! The reactor loop: poll, dispatch readiness to listeners and connections, run the inbox
 //! (commands and pipe signals), fire timers; until shut down and every lingering connection
 //! is done.
+//!
+//! Monitor events of listeners (accepted, accept failed, closed) and connectors (connect
+//! retried) are reported here, as is the end of each connection; and `MonitorStopped` once a
+//! closed socket has no listener, connector or connection left in the engine.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -15,6 +19,8 @@ use slab::Slab;
 
 use super::connection::{CloseReason, Connection, Origin};
 use super::{Command, Shared, WAKER};
+use crate::endpoint::tcp_endpoint;
+use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::socket::core::SocketCore;
 use crate::transport::{Listener, Target};
 
@@ -28,12 +34,16 @@ struct ListenerEntry {
     socket: Arc<SocketCore>,
     bind_id: u64,
     unlink: Option<PathBuf>,
+    /// The bound endpoint, for monitor events.
+    endpoint: String,
 }
 
 /// A `connect`: keeps one connection up, reconnecting with back-off.
 struct Connector {
     socket: Arc<SocketCore>,
     target: Target,
+    /// The target as an endpoint, for monitor events.
+    endpoint: String,
     peer: Option<PeerId>,
     /// Current delay before the next attempt.
     ivl: Duration,
@@ -153,28 +163,34 @@ impl Reactor {
                 mut listener,
                 unlink,
             } => {
+                let endpoint = listener_endpoint(&listener, unlink.as_deref());
                 // A close that overtook this bind (another thread): nothing to listen for.
-                if socket.engine_closed.load(Ordering::Relaxed) {
-                    if let Some(path) = unlink {
-                        let _ = std::fs::remove_file(path);
-                    }
-                    return;
-                }
-                let entry = self.entries.vacant_entry();
-                let token = entry.key();
-                if let Err(e) =
+                // (`bind` reported it listening; the monitor has normally stopped already.)
+                let registered = if socket.engine_closed.load(Ordering::Relaxed) {
+                    false
+                } else {
+                    let token = self.entries.vacant_key();
                     self.poll
                         .registry()
                         .register(&mut listener, Token(token), Interest::READABLE)
-                {
-                    tracing::warn!("cannot register listener: {e}");
+                        .map_err(|e| tracing::warn!("cannot register listener: {e}"))
+                        .is_ok()
+                };
+                if !registered {
+                    if let Some(path) = unlink {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    socket
+                        .monitor
+                        .emit(|| MonitorEvent::new(MonitorEventKind::Closed, endpoint, None));
                     return;
                 }
-                entry.insert(Entry::Listener(ListenerEntry {
+                let token = self.entries.insert(Entry::Listener(ListenerEntry {
                     listener,
                     socket,
                     bind_id,
                     unlink,
+                    endpoint,
                 }));
                 self.accept(token, now);
             }
@@ -192,11 +208,13 @@ impl Reactor {
                     .reconnect_ivl
                     .unwrap_or(Duration::from_millis(100));
                 let key = (socket.id, connect_id);
+                let endpoint = target_endpoint(&target);
                 self.connectors.insert(
                     key,
                     Connector {
                         socket,
                         target,
+                        endpoint,
                         peer,
                         ivl,
                         active: None,
@@ -230,11 +248,19 @@ impl Reactor {
             Command::CloseSocket { socket, linger } => {
                 socket.engine_closed.store(true, Ordering::Relaxed);
                 self.close_socket(socket.id, linger, now);
+                self.stop_monitor_if_done(&socket, true);
             }
             Command::Shutdown => {
                 self.shutting_down = true;
                 // Only connects still flushing within their LINGER outlive the shutdown.
-                self.connectors.retain(|_, c| c.linger.is_some());
+                let mut dropped = Vec::new();
+                self.connectors.retain(|_, c| {
+                    let keep = c.linger.is_some();
+                    if !keep {
+                        dropped.push(c.socket.clone());
+                    }
+                    keep
+                });
                 // Every socket was closed before the shutdown; a connection not lingering
                 // has nothing left to wait for.
                 let idle: Vec<usize> = self
@@ -256,7 +282,29 @@ impl Reactor {
                 for t in listeners {
                     self.close_entry(t, CloseReason::Local);
                 }
+                for socket in dropped {
+                    self.stop_monitor_if_done(&socket, false);
+                }
             }
+        }
+    }
+
+    /// Reports `MonitorStopped` once a closed socket has nothing left in the engine: no
+    /// listener, connector or connection (lingering ones included). `force` checks even with
+    /// no monitor listening (a monitor made later still gets the stop); otherwise the scan is
+    /// skipped for sockets nobody watches, whose monitor hub stops when the socket is dropped.
+    fn stop_monitor_if_done(&self, socket: &SocketCore, force: bool) {
+        if !socket.engine_closed.load(Ordering::Relaxed) || !(force || socket.monitor.is_active()) {
+            return;
+        }
+        let id = socket.id;
+        let busy = self.connectors.keys().any(|&(s, _)| s == id)
+            || self.entries.iter().any(|(_, e)| match e {
+                Entry::Listener(l) => l.socket.id == id,
+                Entry::Conn(c) => c.socket.id == id,
+            });
+        if !busy {
+            socket.monitor.stop();
         }
     }
 
@@ -319,23 +367,25 @@ impl Reactor {
             let opts = socket.options();
             match l.listener.accept(&opts) {
                 Ok(stream) => {
+                    let endpoint = l.endpoint.clone();
                     let gen = self.gen();
                     let conn =
-                        Connection::new(gen, stream, socket, Origin::Accepted, None, false, now);
+                        Connection::new(gen, stream, socket, Origin::Accepted, None, endpoint, now);
+                    conn.report_accepted();
                     if let Some(token) = self.add_conn(conn) {
                         self.drive(token, now);
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                // A connection reset before we took it: take the next one.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::Interrupted | std::io::ErrorKind::ConnectionAborted
-                    ) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // A connection reset before we took it: report it, take the next one.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => {
+                    report_accept_failed(&socket, &l.endpoint, &e);
+                }
                 Err(e) => {
                     // EMFILE and friends: skip this round; the next readiness edge retries.
                     tracing::warn!("accept failed: {e}");
+                    report_accept_failed(&socket, &l.endpoint, &e);
                     return;
                 }
             }
@@ -353,6 +403,7 @@ impl Reactor {
             Interest::READABLE | Interest::WRITABLE,
         ) {
             tracing::warn!("cannot register connection: {e}");
+            conn.report_close(&CloseReason::Io(e));
             return None;
         }
         entry.insert(Entry::Conn(conn));
@@ -451,12 +502,15 @@ impl Reactor {
             return;
         };
         if c.linger.flatten().is_some_and(|d| d <= now) {
-            self.connectors.remove(&key);
+            if let Some(c) = self.connectors.remove(&key) {
+                self.stop_monitor_if_done(&c.socket, false);
+            }
             return;
         }
         let socket = c.socket.clone();
         let peer = c.peer;
         let linger = c.linger;
+        let endpoint = c.endpoint.clone();
         let opts = socket.options();
         match c.target.connect(&opts) {
             Ok(stream) => {
@@ -467,7 +521,7 @@ impl Reactor {
                     socket,
                     Origin::Connected { connect_id: key.1 },
                     peer,
-                    true,
+                    endpoint,
                     now,
                 );
                 let mut conn = conn;
@@ -508,7 +562,9 @@ impl Reactor {
                 Some(_) => !flushed && !expired,
             };
         if !retry {
-            self.connectors.remove(&key);
+            if let Some(c) = self.connectors.remove(&key) {
+                self.stop_monitor_if_done(&c.socket, false);
+            }
             return;
         }
         let mut delay = c.ivl;
@@ -520,6 +576,10 @@ impl Reactor {
                 c.ivl = (c.ivl * 2).min(max);
             }
         }
+        c.socket.monitor.emit(|| {
+            let kind = MonitorEventKind::ConnectRetried { interval: delay };
+            MonitorEvent::new(kind, c.endpoint.clone(), None)
+        });
         c.gen += 1;
         let gen = c.gen;
         let timer = Timer::Reconnect {
@@ -540,6 +600,10 @@ impl Reactor {
                 if let Some(path) = l.unlink {
                     let _ = std::fs::remove_file(path);
                 }
+                l.socket
+                    .monitor
+                    .emit(|| MonitorEvent::new(MonitorEventKind::Closed, l.endpoint, None));
+                self.stop_monitor_if_done(&l.socket, false);
             }
             Entry::Conn(mut c) => {
                 if matches!(reason, CloseReason::Protocol(_)) {
@@ -548,6 +612,10 @@ impl Reactor {
                 tracing::debug!(peer = %c.peer_name, "connection closed: {reason}");
                 let _ = self.poll.registry().deregister(&mut c.stream);
                 c.detach();
+                // Reported after the detach, so a monitor that sees the disconnection finds
+                // the peer gone from the socket; before the reconnect, so `ConnectRetried`
+                // follows `Disconnected`.
+                c.report_close(&reason);
                 if let Origin::Connected { connect_id } = c.origin {
                     let key = (c.socket.id, connect_id);
                     if self
@@ -558,6 +626,7 @@ impl Reactor {
                         self.schedule_reconnect(key, Instant::now());
                     }
                 }
+                self.stop_monitor_if_done(&c.socket, false);
             }
         }
     }
@@ -566,4 +635,27 @@ impl Reactor {
         self.next_gen += 1;
         self.next_gen
     }
+}
+
+/// The endpoint a listener is bound to (what `bind` returned).
+fn listener_endpoint(listener: &Listener, path: Option<&std::path::Path>) -> String {
+    match listener {
+        Listener::Tcp(l) => l.local_addr().map(tcp_endpoint).unwrap_or_default(),
+        Listener::Ipc(_) => path.map_or_else(String::new, |p| format!("ipc://{}", p.display())),
+    }
+}
+
+/// The endpoint a connect goes to, as an endpoint string.
+fn target_endpoint(target: &Target) -> String {
+    match target {
+        Target::Tcp(addr) => tcp_endpoint(*addr),
+        Target::Ipc(path) => format!("ipc://{}", path.display()),
+    }
+}
+
+fn report_accept_failed(socket: &SocketCore, endpoint: &str, e: &std::io::Error) {
+    socket.monitor.emit(|| {
+        let kind = MonitorEventKind::AcceptFailed { error: e.kind() };
+        MonitorEvent::new(kind, endpoint, None)
+    });
 }

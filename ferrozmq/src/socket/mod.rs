@@ -15,8 +15,13 @@ use self::core::{SocketCore, Wait};
 use crate::endpoint::Endpoint;
 use crate::engine::Command;
 use crate::error::{BindError, ConnectError, DetachError, OptionError, RecvError, SendError};
-use crate::transport::{bind_ipc, bind_tcp, Target};
+use crate::monitor::{bind_error_kind, Monitor, MonitorEvent, MonitorEventKind};
+use crate::transport::{bind_ipc, bind_tcp, Listener, Target};
 use crate::{Context, Message, Options, SocketOption, SocketType};
+
+/// What `open_listener` hands to `bind`: the listener (none for inproc), the resolved
+/// endpoint, and the ipc path to remove when the listener closes.
+type OpenedListener = (Option<Listener>, String, Option<std::path::PathBuf>);
 
 /// A ZeroMQ socket. `Send + Sync` and cheap to clone: clones are handles to the same socket,
 /// and any number of threads may send and receive on it at once. Messages are sent and
@@ -66,14 +71,58 @@ impl Socket {
 
     /// Binds to an endpoint and returns the resolved endpoint (e.g. with the ephemeral port
     /// chosen for `tcp://127.0.0.1:*`), also kept as [`Socket::last_endpoint`].
+    ///
+    /// Monitors see `Listening` with the resolved endpoint, or `BindFailed` (unless the
+    /// socket is closed).
     pub fn bind(&self, endpoint: &str) -> Result<String, BindError> {
+        let core = self.core();
+        let (listener, resolved, unlink) = match self.open_listener(endpoint) {
+            Ok(opened) => opened,
+            Err(e) => {
+                if !matches!(e, BindError::Closed) {
+                    core.monitor.emit(|| {
+                        let kind = MonitorEventKind::BindFailed {
+                            error: bind_error_kind(&e),
+                        };
+                        MonitorEvent::new(kind, endpoint, None)
+                    });
+                }
+                return Err(e);
+            }
+        };
+        let bind_id = {
+            let mut st = core.lock();
+            let id = st.next_endpoint_id;
+            st.next_endpoint_id += 1;
+            st.binds.insert(resolved.clone(), id);
+            st.binds.insert(endpoint.to_owned(), id);
+            st.last_endpoint = Some(resolved.clone());
+            id
+        };
+        // Before the engine gets the listener, so `Listening` precedes its connections.
+        core.monitor
+            .emit(|| MonitorEvent::new(MonitorEventKind::Listening, resolved.clone(), None));
+        if let Some(listener) = listener {
+            core.ctx.reactor.send(Command::Listen {
+                socket: core.clone(),
+                bind_id,
+                listener,
+                unlink,
+            });
+        }
+        Ok(resolved)
+    }
+
+    /// The transport part of `bind`: a listener (none for inproc), the resolved endpoint, and
+    /// the ipc path to remove when the listener closes.
+    fn open_listener(&self, endpoint: &str) -> Result<OpenedListener, BindError> {
         let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
         let opts = core.options();
         if core.is_closed() {
             return Err(BindError::Closed);
         }
-        let (listener, resolved, unlink) = match &ep {
+        Ok(match &ep {
             Endpoint::Tcp { host, port } => {
                 let addr = Endpoint::tcp_bind_addr(host, *port)?;
                 let (l, resolved) = bind_tcp(addr, &opts)?;
@@ -92,25 +141,14 @@ impl Socket {
                 core.ctx.inproc_bind(name, core)?;
                 (None, endpoint.to_owned(), None)
             }
-        };
-        let bind_id = {
-            let mut st = core.lock();
-            let id = st.next_endpoint_id;
-            st.next_endpoint_id += 1;
-            st.binds.insert(resolved.clone(), id);
-            st.binds.insert(endpoint.to_owned(), id);
-            st.last_endpoint = Some(resolved.clone());
-            id
-        };
-        if let Some(listener) = listener {
-            core.ctx.reactor.send(Command::Listen {
-                socket: core.clone(),
-                bind_id,
-                listener,
-                unlink,
-            });
-        }
-        Ok(resolved)
+        })
+    }
+
+    /// A new monitor of this socket's events (see [`Monitor`]): it receives every event from
+    /// now on, ending with `MonitorStopped` once the socket is closed and the engine is done
+    /// with it. Any number of monitors may watch one socket.
+    pub fn monitor(&self) -> Monitor {
+        self.core().monitor.subscribe()
     }
 
     /// Connects to an endpoint. The connection is made (and remade after failures, with
