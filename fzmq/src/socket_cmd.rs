@@ -5,9 +5,12 @@
 //! from a reader thread while the main thread sends stdin on the same socket — ferrozmq sockets
 //! are thread-safe, so no proxying is needed. Adding a socket type means a subcommand in `main`
 //! and one `Role` line here.
+//!
+//! `--monitor` prints the socket's monitor events on stderr (`monitor: EVENT`) from a thread
+//! of their own; the process waits for the last one (`monitor stopped`) before exiting.
 
 use std::io::{self, BufRead, Write};
-use std::sync::Mutex;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -56,6 +59,11 @@ pub(crate) struct SocketArgs {
     /// queued within SECS. Fractions allowed: 0.5.
     #[arg(short, long, value_name = "SECS", value_parser = parse_secs)]
     timeout: Option<Duration>,
+
+    /// Print the socket's events (listening, accepted, connected, handshakes, disconnections,
+    /// ...) on stderr, one per line, as `monitor: EVENT`.
+    #[arg(long)]
+    monitor: bool,
 
     #[command(flatten)]
     options: OptionArgs,
@@ -170,6 +178,45 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
     }
     let ctx = Context::new();
     let socket = ctx.socket(socket_type);
+    let monitor = args.monitor.then(|| MonitorPrinter::start(&socket));
+    if let Err(e) = set_up(&socket, &args) {
+        // Let the monitor print why (a bind failure) before the error ends the process.
+        if let Some(printer) = &monitor {
+            let _ = socket.set_option(SocketOption::Linger(Some(Duration::ZERO)));
+            socket.close();
+            ctx.terminate();
+            printer.wait();
+        }
+        return Err(e);
+    }
+    if socket_type == SocketType::Router && args.delimiter.is_none() && !args.echo && !args.hex {
+        eprintln!(
+            "note: a router needs a routing-id frame before the body: use --delimiter to send \
+             multi-frame lines, e.g. -d '|' and 0x0080000001|reply"
+        );
+    }
+
+    let session = Session {
+        ctx,
+        socket,
+        monitor,
+        framing: Framing::new(args.delimiter.as_deref(), args.hex),
+        count: args.count,
+        timeout: args.timeout,
+    };
+    let outcome = match (role, args.echo) {
+        (_, true) => session.echo(),
+        (Role::SendOnly, _) => session.send_stdin(),
+        (Role::RecvOnly, _) => session.print_incoming(),
+        (Role::Request, _) => session.request(),
+        (Role::Reply, _) => session.reply(),
+        (Role::Duplex, _) => session.duplex(),
+    };
+    session.finish(outcome)
+}
+
+/// Options, binds and connects, in that order.
+fn set_up(socket: &Socket, args: &SocketArgs) -> Result<()> {
     let options = args.options.to_socket_options()?;
     for option in options {
         let name = option.name();
@@ -190,29 +237,39 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
             e => anyhow!(e).context(format!("cannot connect to {ep}")),
         })?;
     }
-    if socket_type == SocketType::Router && args.delimiter.is_none() && !args.echo && !args.hex {
-        eprintln!(
-            "note: a router needs a routing-id frame before the body: use --delimiter to send \
-             multi-frame lines, e.g. -d '|' and 0x0080000001|reply"
-        );
+    Ok(())
+}
+
+/// `--monitor`: a thread printing the socket's monitor events on stderr until the monitor
+/// stops (the socket closed and the engine done with it).
+#[derive(Debug, Clone)]
+struct MonitorPrinter {
+    /// Disconnected when the printing thread has ended.
+    done: Arc<Mutex<mpsc::Receiver<()>>>,
+}
+
+impl MonitorPrinter {
+    fn start(socket: &Socket) -> MonitorPrinter {
+        let monitor = socket.monitor();
+        let (tx, rx) = mpsc::channel::<()>();
+        thread::spawn(move || {
+            let _done = tx;
+            for event in monitor {
+                eprintln!("monitor: {event}");
+            }
+        });
+        MonitorPrinter {
+            done: Arc::new(Mutex::new(rx)),
+        }
     }
 
-    let session = Session {
-        ctx,
-        socket,
-        framing: Framing::new(args.delimiter.as_deref(), args.hex),
-        count: args.count,
-        timeout: args.timeout,
-    };
-    let outcome = match (role, args.echo) {
-        (_, true) => session.echo(),
-        (Role::SendOnly, _) => session.send_stdin(),
-        (Role::RecvOnly, _) => session.print_incoming(),
-        (Role::Request, _) => session.request(),
-        (Role::Reply, _) => session.reply(),
-        (Role::Duplex, _) => session.duplex(),
-    };
-    session.finish(outcome)
+    /// Waits for the last event to be printed. Called after the context terminated, when
+    /// `monitor stopped` is already queued; the bound only guards against a stuck stderr.
+    fn wait(&self) {
+        if let Ok(done) = self.done.lock() {
+            let _ = done.recv_timeout(Duration::from_secs(5));
+        }
+    }
 }
 
 /// A connected socket and how to talk to the terminal; cloned for the reader thread.
@@ -220,6 +277,7 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
 struct Session {
     ctx: Context,
     socket: Socket,
+    monitor: Option<MonitorPrinter>,
     framing: Framing,
     count: Option<u64>,
     timeout: Option<Duration>,
@@ -362,6 +420,9 @@ impl Session {
         }
         self.socket.close();
         self.ctx.terminate();
+        if let Some(printer) = &self.monitor {
+            printer.wait();
+        }
         crate::exit_with(outcome)
     }
 }

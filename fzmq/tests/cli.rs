@@ -343,3 +343,88 @@ fn bench_runs_a_small_suite_without_a_terminal() {
         assert!(bench.stderr.is_empty(), "{bench:#?}");
     }
 }
+
+/// Waits for the `listening on EP` line, keeping every stderr line before it; returns EP and
+/// those lines.
+fn listening_on_keeping(fzmq: &mut Fzmq) -> (String, Vec<String>) {
+    let deadline = Instant::now() + DEADLINE;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match fzmq.stderr_lines.recv_timeout(left) {
+            Ok(line) => match line.strip_prefix("listening on ") {
+                Some(ep) => return (ep.to_owned(), seen),
+                None => seen.push(line),
+            },
+            Err(e) => {
+                let _ = fzmq.child.kill();
+                panic!(
+                    "`fzmq {}` printed no `listening on` line ({e:?}): {seen:?}",
+                    fzmq.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn monitor_prints_socket_events_on_stderr() {
+    let mut pull = Fzmq::start(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--monitor",
+            "--count",
+            "1",
+        ],
+        None,
+    );
+    let (ep, before) = listening_on_keeping(&mut pull);
+    let push = Fzmq::start(&["push", "--connect", &ep, "--monitor"], Some("hi\n")).finish();
+    push.assert_success();
+    for line in [
+        format!("monitor: connected {ep} (peer {ep})"),
+        format!("monitor: handshake succeeded {ep} (peer {ep})"),
+        "monitor: monitor stopped".to_owned(),
+    ] {
+        assert!(
+            push.stderr.lines().any(|l| l == line),
+            "{line:?}: {push:#?}"
+        );
+    }
+    assert_eq!(push.stdout, "");
+
+    let pull = pull.finish();
+    pull.assert_success();
+    // Events go to stderr only: stdout has just the message.
+    assert_eq!(pull.stdout, "hi\n");
+    let stderr: Vec<&str> = before
+        .iter()
+        .map(String::as_str)
+        .chain(pull.stderr.lines())
+        .collect();
+    let has = |prefix: &str| stderr.iter().any(|l| l.starts_with(prefix));
+    assert!(has(&format!("monitor: listening {ep}")), "{stderr:#?}");
+    let accepted = format!("monitor: accepted {ep} (peer tcp://127.0.0.1:");
+    assert!(has(&accepted), "{stderr:#?}");
+    let handshake = format!("monitor: handshake succeeded {ep} (peer tcp://127.0.0.1:");
+    assert!(has(&handshake), "{stderr:#?}");
+    assert_eq!(
+        stderr.last(),
+        Some(&"monitor: monitor stopped"),
+        "{stderr:#?}"
+    );
+}
+
+#[test]
+fn monitor_prints_a_bind_failure() {
+    let mut first = Fzmq::start(&["pull", "--bind", "tcp://127.0.0.1:*"], None);
+    let ep = first.listening_on();
+    let second = run(&["pull", "--bind", &ep, "--monitor"]);
+    second.assert_code(1, "address already in use");
+    let line = format!("monitor: bind failed {ep}: address in use");
+    assert!(second.stderr.lines().any(|l| l == line), "{second:#?}");
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+}
