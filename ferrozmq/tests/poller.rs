@@ -213,8 +213,6 @@ fn writable_again_when_a_full_queue_drains() {
 /// A queue filled exactly to its HWM by sends that all succeeded (none refused) must also
 /// report writable once it drains.
 #[test]
-#[ignore = "lost wake-up in the socket core: Pattern::can_send asks Pipe::is_full, which does \
-            not mark the writer as waiting, so the drained pipe signals nobody"]
 fn writable_again_after_filling_exactly_to_hwm() {
     let ctx = Context::new();
     let pull = ctx.socket(SocketType::Pull);

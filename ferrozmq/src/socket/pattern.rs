@@ -278,7 +278,7 @@ impl Pattern {
 
     /// Whether a send would be taken now without waiting (the poller's writable).
     pub(crate) fn can_send(&self, peers: &PeerMap<Peer>, opts: &Options) -> bool {
-        let has_room = |p: &PeerId| peers.get(p).is_some_and(|peer| !peer.out.is_full());
+        let has_room = |p: &PeerId| peers.get(p).is_some_and(|peer| peer.out.has_room());
         match self {
             Pattern::Pull | Pattern::Unsupported => false,
             Pattern::Pub(publisher) => publisher.can_send(peers, opts),

@@ -203,7 +203,7 @@ impl Publisher {
             || self
                 .attached
                 .iter()
-                .all(|p| peers.get(p).is_none_or(|peer| !peer.out.is_full()))
+                .all(|p| peers.get(p).is_none_or(|peer| peer.out.has_room()))
     }
 }
 
