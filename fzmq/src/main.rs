@@ -10,6 +10,7 @@ use ferrozmq::SocketType;
 
 mod bench;
 mod format;
+mod proxy_cmd;
 mod socket_cmd;
 
 use socket_cmd::SocketArgs;
@@ -22,6 +23,8 @@ use socket_cmd::SocketArgs;
 ///   seq 100 | fzmq push --connect ipc:///tmp/work
 ///   fzmq pull --bind ipc:///tmp/work --count 100
 ///   fzmq router --bind 'tcp://*:5555' -d '|'
+///   fzmq sub --connect tcp://127.0.0.1:5556 --subscribe weather.
+///   fzmq proxy --frontend router:bind:tcp://127.0.0.1:5559 --backend dealer:bind:tcp://127.0.0.1:5560
 ///   fzmq bench
 #[derive(Debug, Parser)]
 #[command(name = "fzmq", version, verbatim_doc_comment, after_long_help = format::FORMAT_HELP)]
@@ -55,6 +58,22 @@ enum Command {
     /// PULL: print incoming messages.
     #[command(alias = "PULL", after_long_help = format::FORMAT_HELP)]
     Pull(SocketArgs),
+    /// PUB: send each stdin line to the subscribers whose prefix it matches (a subscriber
+    /// that has not connected and subscribed yet misses it).
+    #[command(alias = "PUB", after_long_help = format::FORMAT_HELP)]
+    Pub(SocketArgs),
+    /// SUB: print the messages matching --subscribe (none: everything).
+    #[command(alias = "SUB", after_long_help = format::FORMAT_HELP)]
+    Sub(SocketArgs),
+    /// XPUB: print subscriptions (0x01TOPIC, unsubscriptions 0x00TOPIC) while sending stdin.
+    #[command(alias = "XPUB", after_long_help = format::FORMAT_HELP)]
+    Xpub(SocketArgs),
+    /// XSUB: print incoming messages while sending stdin (a 0x01TOPIC line subscribes).
+    #[command(alias = "XSUB", after_long_help = format::FORMAT_HELP)]
+    Xsub(SocketArgs),
+    /// Run a proxy between two sockets (zmq_proxy), e.g.
+    /// --frontend router:bind:tcp://127.0.0.1:5559 --backend dealer:bind:tcp://127.0.0.1:5560.
+    Proxy(proxy_cmd::ProxyArgs),
     /// Measure throughput (PUSH/PULL) and latency (REQ/REP) in this process.
     Bench(bench::BenchArgs),
 }
@@ -69,6 +88,10 @@ const SOCKET_TYPES: &[SocketType] = &[
     SocketType::Router,
     SocketType::Push,
     SocketType::Pull,
+    SocketType::Pub,
+    SocketType::Sub,
+    SocketType::XPub,
+    SocketType::XSub,
 ];
 
 /// A bad argument found after parsing (an invalid endpoint, a refused option): exit code 2.
@@ -93,6 +116,11 @@ fn main() {
         Command::Router(args) => socket_cmd::run(SocketType::Router, args),
         Command::Push(args) => socket_cmd::run(SocketType::Push, args),
         Command::Pull(args) => socket_cmd::run(SocketType::Pull, args),
+        Command::Pub(args) => socket_cmd::run(SocketType::Pub, args),
+        Command::Sub(args) => socket_cmd::run(SocketType::Sub, args),
+        Command::Xpub(args) => socket_cmd::run(SocketType::XPub, args),
+        Command::Xsub(args) => socket_cmd::run(SocketType::XSub, args),
+        Command::Proxy(args) => proxy_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     };
     exit_with(outcome)

@@ -129,6 +129,29 @@ struct OptionArgs {
     /// ZMQ_RCVBUF: kernel receive buffer in bytes.
     #[arg(long, value_name = "BYTES")]
     rcvbuf: Option<usize>,
+    /// ZMQ_SUBSCRIBE: receive messages starting with PREFIX, as text or 0x-hex (repeatable;
+    /// sub and xsub; none means everything).
+    #[arg(short, long, value_name = "PREFIX")]
+    subscribe: Vec<String>,
+    /// ZMQ_XPUB_VERBOSE: show every subscription, not only a topic's first (xpub).
+    #[arg(long)]
+    xpub_verbose: bool,
+    /// ZMQ_XPUB_VERBOSER: show every subscription and unsubscription (xpub).
+    #[arg(long)]
+    xpub_verboser: bool,
+    /// ZMQ_XPUB_NODROP: wait for a full subscriber instead of dropping its message (pub, xpub).
+    #[arg(long)]
+    xpub_nodrop: bool,
+    /// ZMQ_XPUB_WELCOME_MSG: sent to every new subscriber, as text or 0x-hex (xpub).
+    #[arg(long, value_name = "MSG")]
+    xpub_welcome_msg: Option<String>,
+    /// ZMQ_INVERT_MATCHING: a subscription selects what does NOT start with it (set it on
+    /// both the publisher and the subscribers).
+    #[arg(long)]
+    invert_matching: bool,
+    /// ZMQ_CONFLATE: keep only the newest message in each queue.
+    #[arg(long)]
+    conflate: bool,
 }
 
 /// What a socket type does with stdin and stdout.
@@ -142,18 +165,23 @@ enum Role {
     Request,
     /// Per request: print it, reply with the next line (rep).
     Reply,
-    /// Prints from a reader thread while the main thread sends stdin (dealer, router, pair).
+    /// Prints from a reader thread while the main thread sends stdin (dealer, router, pair,
+    /// xpub: prints subscriptions, xsub: send 0x01TOPIC lines to subscribe).
     Duplex,
 }
 
 impl Role {
     fn of(socket_type: SocketType) -> Option<Role> {
         Some(match socket_type {
-            SocketType::Push => Role::SendOnly,
-            SocketType::Pull => Role::RecvOnly,
+            SocketType::Push | SocketType::Pub => Role::SendOnly,
+            SocketType::Pull | SocketType::Sub => Role::RecvOnly,
             SocketType::Req => Role::Request,
             SocketType::Rep => Role::Reply,
-            SocketType::Dealer | SocketType::Router | SocketType::Pair => Role::Duplex,
+            SocketType::Dealer
+            | SocketType::Router
+            | SocketType::Pair
+            | SocketType::XPub
+            | SocketType::XSub => Role::Duplex,
             _ => return None,
         })
     }
@@ -170,8 +198,8 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
         .ok_or_else(|| UsageError(format!("socket type {socket_type} is not supported yet")))?;
     if args.echo && !role.can_echo() {
         return Err(UsageError(format!(
-            "--echo needs a socket type that receives and replies (rep, router, dealer, pair), \
-             not {}",
+            "--echo needs a socket type that receives and replies (rep, router, dealer, pair, \
+             xpub, xsub), not {}",
             socket_type.name().to_ascii_lowercase()
         ))
         .into());
@@ -217,7 +245,12 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
 
 /// Options, binds and connects, in that order.
 fn set_up(socket: &Socket, args: &SocketArgs) -> Result<()> {
-    let options = args.options.to_socket_options()?;
+    let mut options = args.options.to_socket_options()?;
+    // A subscriber given no --subscribe takes everything.
+    let subscriber = matches!(socket.socket_type(), SocketType::Sub | SocketType::XSub);
+    if subscriber && args.options.subscribe.is_empty() {
+        options.push(SocketOption::Subscribe(ferrozmq::Bytes::new()));
+    }
     for option in options {
         let name = option.name();
         socket
@@ -527,6 +560,22 @@ impl OptionArgs {
         }
         opts.extend(self.sndbuf.map(|v| SocketOption::SndBuf(Some(v))));
         opts.extend(self.rcvbuf.map(|v| SocketOption::RcvBuf(Some(v))));
+        let flags = [
+            (self.xpub_verbose, SocketOption::XpubVerbose(true)),
+            (self.xpub_verboser, SocketOption::XpubVerboser(true)),
+            (self.xpub_nodrop, SocketOption::XpubNodrop(true)),
+            (self.invert_matching, SocketOption::InvertMatching(true)),
+            (self.conflate, SocketOption::Conflate(true)),
+        ];
+        opts.extend(flags.into_iter().filter(|(on, _)| *on).map(|(_, o)| o));
+        if let Some(msg) = &self.xpub_welcome_msg {
+            opts.push(SocketOption::XpubWelcomeMsg(Some(
+                crate::format::parse_text_frame(msg.as_bytes()),
+            )));
+        }
+        opts.extend(self.subscribe.iter().map(|prefix| {
+            SocketOption::Subscribe(crate::format::parse_text_frame(prefix.as_bytes()))
+        }));
         Ok(opts)
     }
 }

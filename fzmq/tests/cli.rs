@@ -428,3 +428,128 @@ fn monitor_prints_a_bind_failure() {
     let _ = first.child.kill();
     let _ = first.child.wait();
 }
+
+#[test]
+fn sub_prints_only_what_matches_its_subscription() {
+    let mut sub = Fzmq::start(
+        &[
+            "sub",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--subscribe",
+            "a",
+            "--count",
+            "2",
+        ],
+        None,
+    );
+    let ep = sub.listening_on();
+    let mut publisher = Fzmq::start(&["pub", "--connect", &ep], None);
+    let mut stdin = publisher._stdin.take().expect("pub stdin");
+    // A publisher drops what it sends before the subscription reaches it: keep publishing
+    // until the subscriber has printed its two messages and exited.
+    let deadline = Instant::now() + DEADLINE;
+    while sub.child.try_wait().expect("try_wait").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the subscriber never got two messages"
+        );
+        let _ = stdin.write_all(b"b-skip\na-hit\n");
+        thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    publisher.finish().assert_success();
+    let sub = sub.finish();
+    sub.assert_success();
+    assert_eq!(sub.stdout, "a-hit\na-hit\n");
+}
+
+#[test]
+fn xpub_prints_the_subscriptions_of_a_sub() {
+    let mut xpub = Fzmq::start(
+        &["xpub", "--bind", "tcp://127.0.0.1:*", "--count", "1", "-x"],
+        None,
+    );
+    let ep = xpub.listening_on();
+    let mut sub = Fzmq::start(&["sub", "--connect", &ep, "--subscribe", "news"], None);
+    let xpub = xpub.finish();
+    xpub.assert_success();
+    assert_eq!(xpub.stdout, format!("01{}\n", hex_of(b"news")));
+    let _ = sub.child.kill();
+    let _ = sub.child.wait();
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads stderr lines until every `ROLE listening on EP` line of `roles` was seen.
+fn proxy_endpoints(fzmq: &mut Fzmq, roles: &[&str]) -> Vec<String> {
+    let deadline = Instant::now() + DEADLINE;
+    let mut found: Vec<Option<String>> = vec![None; roles.len()];
+    while found.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = fzmq
+            .stderr_lines
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("proxy did not report its endpoints: {e:?}"));
+        for (i, role) in roles.iter().enumerate() {
+            if let Some(ep) = line.strip_prefix(&format!("{role} listening on ")) {
+                found[i] = Some(ep.to_owned());
+            }
+        }
+    }
+    found.into_iter().flatten().collect()
+}
+
+#[test]
+fn proxy_forwards_and_terminates_on_command() {
+    use ferrozmq::{Context, SocketType};
+    let mut proxy = Fzmq::start(
+        &[
+            "proxy",
+            "--frontend",
+            "pull:bind:tcp://127.0.0.1:*",
+            "--backend",
+            "push:bind:tcp://127.0.0.1:*",
+            "--control",
+            "rep:bind:tcp://127.0.0.1:*",
+        ],
+        None,
+    );
+    let eps = proxy_endpoints(&mut proxy, &["frontend", "backend", "control"]);
+    let ctx = Context::new();
+    let producer = ctx.socket(SocketType::Push);
+    producer.connect(&eps[0]).unwrap();
+    let consumer = ctx.socket(SocketType::Pull);
+    consumer.connect(&eps[1]).unwrap();
+    for i in 0..10 {
+        producer.send(format!("job {i}")).unwrap();
+    }
+    let t = Some(DEADLINE);
+    for i in 0..10 {
+        let m = consumer.recv_timeout(t).unwrap();
+        assert_eq!(&m.frames()[0][..], format!("job {i}").as_bytes());
+    }
+    let control = ctx.socket(SocketType::Req);
+    control.connect(&eps[2]).unwrap();
+    control.send("STATISTICS").unwrap();
+    let stats = control.recv_timeout(t).unwrap();
+    assert_eq!(stats.len(), 8, "{stats:?}");
+    // Frontend messages in: 10.
+    assert_eq!(&stats.frames()[0][..], &10u64.to_le_bytes());
+    control.send("TERMINATE").unwrap();
+    proxy.finish().assert_success();
+}
+
+#[test]
+fn proxy_refuses_a_malformed_socket_spec() {
+    run(&[
+        "proxy",
+        "--frontend",
+        "router:listen:tcp://127.0.0.1:1",
+        "--backend",
+        "dealer:bind:tcp://127.0.0.1:*",
+    ])
+    .assert_code(2, "MODE must be bind or connect");
+}
