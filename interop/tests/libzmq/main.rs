@@ -6,5 +6,6 @@
 mod heartbeat;
 mod matrix;
 mod peer;
+mod proxy;
 mod refusal;
 mod routing;
