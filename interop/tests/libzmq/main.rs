@@ -7,5 +7,6 @@ mod heartbeat;
 mod matrix;
 mod peer;
 mod proxy;
+mod pubsub;
 mod refusal;
 mod routing;

@@ -107,6 +107,16 @@ pub(crate) trait Peer: Send + fmt::Debug {
     }
     /// Receives a multipart message if one arrives within `timeout`.
     fn recv_within(&self, timeout: Duration) -> Option<Frames>;
+    /// Binds like `bind`, but hands a failure back as text instead of failing the test (to
+    /// retry an address that a socket just closed may still hold).
+    fn try_bind(&self, endpoint: &str) -> Result<String, String>;
+    /// Subscribes a SUB socket to messages whose first frame starts with `topic`.
+    fn subscribe(&self, topic: &[u8]);
+    /// Cancels one earlier `subscribe` to `topic` on a SUB socket.
+    fn unsubscribe(&self, topic: &[u8]);
+    /// Makes an XPUB hand every subscription to the application, repeated ones included
+    /// (ZMQ_XPUB_VERBOSE); call before `bind`/`connect`.
+    fn set_xpub_verbose(&self);
 }
 
 /// A new socket of the given implementation and type.
@@ -229,6 +239,22 @@ impl Peer for Ferrozmq {
             Err(e) => panic!("{self:?}: recv: {e}"),
         }
     }
+
+    fn try_bind(&self, endpoint: &str) -> Result<String, String> {
+        self.socket.bind(endpoint).map_err(|e| e.to_string())
+    }
+
+    fn subscribe(&self, topic: &[u8]) {
+        self.set(SocketOption::Subscribe(Bytes::copy_from_slice(topic)));
+    }
+
+    fn unsubscribe(&self, topic: &[u8]) {
+        self.set(SocketOption::Unsubscribe(Bytes::copy_from_slice(topic)));
+    }
+
+    fn set_xpub_verbose(&self) {
+        self.set(SocketOption::XpubVerbose(true));
+    }
 }
 
 fn to_message(frames: &[Vec<u8>]) -> Message {
@@ -331,5 +357,32 @@ impl Peer for Libzmq {
             Err(zmq::Error::EAGAIN) => None,
             Err(e) => panic!("{self:?}: recv: {e}"),
         }
+    }
+
+    fn try_bind(&self, endpoint: &str) -> Result<String, String> {
+        self.socket.bind(endpoint).map_err(|e| e.to_string())?;
+        Ok(self
+            .socket
+            .get_last_endpoint()
+            .expect("ZMQ_LAST_ENDPOINT")
+            .expect("ZMQ_LAST_ENDPOINT is UTF-8"))
+    }
+
+    fn subscribe(&self, topic: &[u8]) {
+        if let Err(e) = self.socket.set_subscribe(topic) {
+            panic!("{self:?}: ZMQ_SUBSCRIBE {topic:?}: {e}");
+        }
+    }
+
+    fn unsubscribe(&self, topic: &[u8]) {
+        if let Err(e) = self.socket.set_unsubscribe(topic) {
+            panic!("{self:?}: ZMQ_UNSUBSCRIBE {topic:?}: {e}");
+        }
+    }
+
+    fn set_xpub_verbose(&self) {
+        self.socket
+            .set_xpub_verbose(true)
+            .expect("libzmq ZMQ_XPUB_VERBOSE");
     }
 }
