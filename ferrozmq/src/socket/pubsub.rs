@@ -289,8 +289,8 @@ impl Subscriber {
         Ok(())
     }
 
-    /// The next message that matches a subscription (or, with INVERT_MATCHING, none);
-    /// others are dropped.
+    /// SUB: the next message that matches a subscription (or, with INVERT_MATCHING, none);
+    /// others are dropped. XSUB: the next message.
     pub(crate) fn recv(
         &self,
         fq: &mut FairQueue,
@@ -300,6 +300,11 @@ impl Subscriber {
     ) -> Option<(PeerId, Message)> {
         let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
         while let Some((peer, msg)) = fq.next(&mut pop) {
+            // XSUB leaves filtering to its publishers and delivers everything (as libzmq's,
+            // where only SUB filters): a welcome message or a manual XPUB's choice gets through.
+            if self.xsub {
+                return Some((peer, msg));
+            }
             let topic = msg.first().map_or(&[][..], |f| &f[..]);
             if self.topics.matches(topic) != opts.invert_matching {
                 return Some((peer, msg));

@@ -110,7 +110,7 @@ fn router_dealer_proxy_between_libzmq_clients_and_workers() {
                 thread::spawn(move || {
                     for i in 0..REQUESTS {
                         let body = format!("client {c} request {i}").into_bytes();
-                        client.send(&[body.clone()]);
+                        client.send(std::slice::from_ref(&body));
                         let reply = client.recv();
                         assert_eq!(reply.len(), 2, "{reply:?}");
                         assert_eq!(reply[0], body);
