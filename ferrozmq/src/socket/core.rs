@@ -326,10 +326,11 @@ impl SocketCore {
         reused: bool,
     ) -> Result<Attachment, Refusal> {
         let st = &mut *guard;
+        let mut signals = Signals::new();
         if st.pattern.is_send_only() {
             // Nothing will ever read what such a peer sends: discard it on arrival, so the
             // connection never stalls on a full queue and the peer goes away with it.
-            fire(att.inp.close_reader());
+            signals.extend(att.inp.close_reader());
         }
         // ZMQ_CONNECT_ROUTING_ID: the id given at connect time wins over the peer's own.
         let assigned = st.peers.get(&att.peer).and_then(|p| p.assigned_id.clone());
@@ -337,7 +338,6 @@ impl SocketCore {
             socket_type: meta.socket_type,
             routing_id: assigned.or_else(|| meta.routing_id.clone()),
         };
-        let mut signals = Signals::new();
         match st
             .pattern
             .on_attach(att.peer, meta, &st.peers, &st.options, &mut signals)
@@ -352,6 +352,8 @@ impl SocketCore {
                 if !reused {
                     st.peers.remove(&att.peer);
                 }
+                drop(guard);
+                fire(signals);
                 return Err(r);
             }
         }
@@ -400,12 +402,7 @@ impl SocketCore {
             }
         }
         st.inproc_links.remove(&peer);
-        let mut wakers = self.wake_writers(st);
-        // XPUB may now have unsubscriptions to deliver.
-        if publisher && st.pattern.has_queued(&st.fq) {
-            self.readable.notify_all();
-            wakers.append(&mut st.recv_wakers);
-        }
+        let wakers = self.wake_after_detach(st, publisher);
         drop(guard);
         fire(signals);
         wake_all(wakers);
@@ -413,21 +410,41 @@ impl SocketCore {
 
     /// Removes a persistent peer and its queues (`disconnect`).
     pub(crate) fn remove_peer(&self, peer: PeerId) {
-        let link = {
-            let mut st = self.state.lock();
-            let st = &mut *st;
+        let mut signals = Signals::new();
+        let (link, wakers) = {
+            let mut guard = self.state.lock();
+            let st = &mut *guard;
+            let publisher = matches!(st.pattern, Pattern::Pub(_));
+            if publisher {
+                st.pattern
+                    .on_input(peer, &mut st.fq, &st.peers, &st.options, &mut signals);
+            }
             st.pattern.on_detach(peer, true, &st.options);
             if let Some(p) = st.peers.remove(&peer) {
-                p.out.close_reader();
+                signals.extend(p.out.close_reader());
             }
             st.fq.remove(peer);
-            st.inproc_links.remove(&peer)
+            let link = st.inproc_links.remove(&peer);
+            (link, self.wake_after_detach(st, publisher))
         };
+        fire(signals);
+        wake_all(wakers);
         if let Some((other, their_peer)) = link {
             if let Some(other) = other.upgrade() {
                 other.detach(their_peer);
             }
         }
+    }
+
+    /// After a peer left: writers may proceed (a full peer is gone), and an XPUB may have
+    /// unsubscriptions to deliver.
+    fn wake_after_detach(&self, st: &mut CoreState, publisher: bool) -> Vec<Waker> {
+        let mut wakers = self.wake_writers(st);
+        if publisher && st.pattern.has_queued(&st.fq) {
+            self.readable.notify_all();
+            wakers.append(&mut st.recv_wakers);
+        }
+        wakers
     }
 
     pub(crate) fn add_inproc_link(
@@ -591,7 +608,11 @@ impl SocketCore {
         if st.closed {
             return (false, false);
         }
-        let r = readable && st.pattern.can_recv(&mut st.fq, &st.peers);
+        let mut signals = Signals::new();
+        let r = readable
+            && st
+                .pattern
+                .can_recv(&mut st.fq, &mut st.peers, &st.options, &mut signals);
         let w = writable && st.pattern.can_send(&st.peers, &st.options);
         if let Some(waker) = waker {
             if readable && !r {
@@ -601,6 +622,8 @@ impl SocketCore {
                 register(&mut st.send_wakers, waker);
             }
         }
+        drop(guard);
+        fire(signals);
         (r, w)
     }
 

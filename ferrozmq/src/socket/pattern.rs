@@ -43,17 +43,32 @@ pub(crate) struct Peer {
 impl Peer {
     /// The peer's next incoming message, refilling the local batch from the pipe if needed.
     pub(crate) fn pop_input(&mut self, signals: &mut Signals) -> Option<Message> {
-        if let Some(m) = self.local.pop_front() {
-            return Some(m);
-        }
         let batch = self.inp.read_batch();
+        if batch > 1 {
+            if let Some(m) = self.local.pop_front() {
+                return Some(m);
+            }
+        }
         if batch <= 1 {
-            let (m, s) = self.inp.try_pop()?;
+            // A conflating pipe: what it holds is newer than anything peeked into `local`.
+            let Some((m, s)) = self.inp.try_pop() else {
+                return self.local.pop_front();
+            };
+            self.local.clear();
             signals.extend(s);
             return Some(m);
         }
         signals.extend(self.inp.pop_batch(&mut self.local, batch));
         self.local.pop_front()
+    }
+
+    /// The peer's next incoming message, left in place (moved into the local batch).
+    pub(crate) fn peek_input(&mut self, signals: &mut Signals) -> Option<&Message> {
+        if self.local.is_empty() {
+            let batch = self.inp.read_batch();
+            signals.extend(self.inp.pop_batch(&mut self.local, batch));
+        }
+        self.local.front()
     }
 
     /// True if a message from this peer waits to be received.
@@ -85,7 +100,7 @@ pub(crate) enum Pattern {
     Rep(RepState),
     Router(RouterTable),
     /// PUB and XPUB.
-    Pub(Publisher),
+    Pub(Box<Publisher>),
     /// SUB and XSUB.
     Sub(Subscriber),
     /// A type this version has no strategy for (a `SocketType` added later, e.g. STREAM):
@@ -119,8 +134,8 @@ impl Pattern {
             },
             SocketType::Rep => Pattern::Rep(RepState::new()),
             SocketType::Router => Pattern::Router(RouterTable::new()),
-            SocketType::Pub => Pattern::Pub(Publisher::new(false)),
-            SocketType::XPub => Pattern::Pub(Publisher::new(true)),
+            SocketType::Pub => Pattern::Pub(Box::new(Publisher::new(false))),
+            SocketType::XPub => Pattern::Pub(Box::new(Publisher::new(true))),
             SocketType::Sub => Pattern::Sub(Subscriber::new(false)),
             SocketType::XSub => Pattern::Sub(Subscriber::new(true)),
             _ => Pattern::Unsupported,
@@ -266,10 +281,17 @@ impl Pattern {
     }
 
     /// Whether a receive would find a message now (the poller's readable).
-    pub(crate) fn can_recv(&self, fq: &mut FairQueue, peers: &PeerMap<Peer>) -> bool {
+    pub(crate) fn can_recv(
+        &self,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) -> bool {
         match self {
             Pattern::Push(_) | Pattern::Unsupported => false,
             Pattern::Pub(publisher) => publisher.can_recv(),
+            Pattern::Sub(subscriber) => subscriber.can_recv(fq, peers, opts, signals),
             Pattern::Req { state, .. } if !state.expecting_reply() => false,
             Pattern::Rep(state) if state.replying() => false,
             _ => fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input)),
@@ -289,8 +311,10 @@ impl Pattern {
             }
             Pattern::Pair { peer } => peer.as_ref().is_some_and(has_room),
             Pattern::Rep(state) => state.replying(),
-            // ROUTER sends are never refused for lack of room unless ROUTER_MANDATORY names a
-            // full peer, which only the send itself can tell (libzmq reports it writable too).
+            // ROUTER drops what it cannot deliver, so it is always writable; with
+            // ROUTER_MANDATORY a full peer refuses, so writable means some peer has room (as
+            // libzmq). A send to a full peer can still be refused while another has room.
+            Pattern::Router(_) if opts.router_mandatory => peers.values().any(|p| p.out.has_room()),
             Pattern::Router(_) => true,
         }
     }

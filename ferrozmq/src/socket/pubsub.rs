@@ -25,15 +25,22 @@ use crate::{Message, Options};
 pub(crate) struct Publisher {
     /// XPUB: subscriptions (and messages sent upstream) are delivered to `recv`.
     xpub: bool,
+    /// The subscriptions in force: what `send` filters with.
     trie: SubscriptionTrie,
+    /// XPUB_MANUAL: what each peer asked for (the user decides what goes into `trie`), so a
+    /// peer that leaves can be reported topic by topic, as libzmq does.
+    requested: SubscriptionTrie,
     /// Peers that are attached (for INVERT_MATCHING, which sends to the non-matching ones).
     attached: PeerSet,
     /// Scratch set of the current message's targets, kept to reuse its allocation.
     targets: PeerSet,
-    /// XPUB: messages waiting for `recv`.
-    pending: VecDeque<Message>,
-    /// XPUB_MANUAL: the peer whose subscription was delivered last; `Subscribe` options
-    /// apply to it.
+    /// XPUB_NODROP: the targets that had no room for the last refused message. The socket is
+    /// writable again once they all have room (they are marked to signal when they drain).
+    blocked: PeerSet,
+    /// XPUB: messages waiting for `recv`, with the peer they came from.
+    pending: VecDeque<(Option<PeerId>, Message)>,
+    /// XPUB_MANUAL: the peer of the subscription the user received last; `Subscribe` and
+    /// `Unsubscribe` options apply to it (libzmq: the pipe of the last message received).
     last_sender: Option<PeerId>,
 }
 
@@ -42,8 +49,10 @@ impl Publisher {
         Publisher {
             xpub,
             trie: SubscriptionTrie::new(),
+            requested: SubscriptionTrie::new(),
             attached: PeerSet::default(),
             targets: PeerSet::default(),
+            blocked: PeerSet::default(),
             pending: VecDeque::new(),
             last_sender: None,
         }
@@ -71,18 +80,27 @@ impl Publisher {
         }
     }
 
-    /// A peer is gone: its subscriptions go too. XPUB reports each topic that lost its last
-    /// subscriber as an unsubscription, as libzmq does.
+    /// A peer is gone: its subscriptions go too. XPUB reports an unsubscription for each
+    /// topic that lost its last subscriber; XPUB_VERBOSER for each topic of the peer;
+    /// XPUB_MANUAL for each topic the peer had asked for (as libzmq).
     pub(crate) fn on_detach(&mut self, peer: PeerId, opts: &Options) {
         self.attached.remove(&peer);
+        self.blocked.remove(&peer);
         if self.last_sender == Some(peer) {
             self.last_sender = None;
         }
-        let report = self.xpub && !opts.xpub_manual;
+        let manual = self.xpub && opts.xpub_manual;
+        let verboser = opts.xpub_verboser;
+        let report = self.xpub && !manual;
         let pending = &mut self.pending;
-        self.trie.remove_peer(peer, |topic| {
-            if report {
-                pending.push_back(Message::subscription(false, topic));
+        self.trie.remove_peer(peer, |topic, last| {
+            if report && (last || verboser) {
+                pending.push_back((None, Message::subscription(false, topic)));
+            }
+        });
+        self.requested.remove_peer(peer, |topic, _| {
+            if manual {
+                pending.push_back((None, Message::subscription(false, topic)));
             }
         });
     }
@@ -111,14 +129,19 @@ impl Publisher {
         let Some((subscribe, topic)) = msg.as_subscription() else {
             // RFC 29: XPUB passes other messages from subscribers up to its user; PUB drops them.
             if self.xpub {
-                self.pending.push_back(msg);
+                self.pending.push_back((Some(peer), msg));
             }
             return;
         };
         if self.xpub && opts.xpub_manual {
-            // The user decides, with Subscribe/Unsubscribe options, for this peer.
-            self.last_sender = Some(peer);
-            self.pending.push_back(msg);
+            // The user decides, with Subscribe/Unsubscribe options, for this peer; what the
+            // peer asked for is remembered to report it if the peer leaves.
+            if subscribe {
+                self.requested.add(topic, peer);
+            } else {
+                self.requested.remove(topic, peer);
+            }
+            self.pending.push_back((Some(peer), msg));
             return;
         }
         let deliver = if subscribe {
@@ -129,7 +152,7 @@ impl Publisher {
             last || opts.xpub_verboser
         };
         if self.xpub && deliver {
-            self.pending.push_back(msg);
+            self.pending.push_back((Some(peer), msg));
         }
     }
 
@@ -164,14 +187,14 @@ impl Publisher {
         }
         if opts.xpub_nodrop {
             // Check all before sending to any, so a message reaches all or none. Every target
-            // found full is marked, so it signals when it drains.
-            let mut all_room = true;
+            // found full is marked (it signals when it drains) and remembered for `can_send`.
+            self.blocked.clear();
             for p in &self.targets {
-                if let Some(peer) = peers.get(p) {
-                    all_room &= peer.out.has_room();
+                if peers.get(p).is_some_and(|peer| !peer.out.has_room()) {
+                    self.blocked.insert(*p);
                 }
             }
-            if !all_room {
+            if !self.blocked.is_empty() {
                 return Err((SendErrorKind::WouldBlock, msg));
             }
         }
@@ -185,23 +208,31 @@ impl Publisher {
         Ok(())
     }
 
-    /// XPUB: the next subscription (or upstream message) for the user.
+    /// XPUB: the next subscription (or upstream message) for the user. Under XPUB_MANUAL its
+    /// peer becomes the one `Subscribe` applies to.
     pub(crate) fn recv(&mut self) -> Result<Option<Message>, RecvError> {
         if !self.xpub {
             return Err(RecvError::NotSupported);
         }
-        Ok(self.pending.pop_front())
+        Ok(self.pending.pop_front().map(|(peer, msg)| {
+            if peer.is_some() {
+                self.last_sender = peer;
+            }
+            msg
+        }))
     }
 
     pub(crate) fn can_recv(&self) -> bool {
         self.xpub && !self.pending.is_empty()
     }
 
-    /// Writable unless XPUB_NODROP and some attached peer is full.
+    /// Writable unless XPUB_NODROP refused the last message and one of the targets that had
+    /// no room still has none. (libzmq's publisher always says writable; then a proxy waiting
+    /// for room would spin.)
     pub(crate) fn can_send(&self, peers: &PeerMap<Peer>, opts: &Options) -> bool {
         !opts.xpub_nodrop
             || self
-                .attached
+                .blocked
                 .iter()
                 .all(|p| peers.get(p).is_none_or(|peer| peer.out.has_room()))
     }
@@ -287,6 +318,38 @@ impl Subscriber {
             }
         }
         Ok(())
+    }
+
+    /// Whether a receive would find a message: for SUB, non-matching messages at the head of
+    /// each ready peer's input are dropped first, so a poller never reports a SUB readable
+    /// for messages `recv` would throw away.
+    pub(crate) fn can_recv(
+        &self,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) -> bool {
+        fq.retain_ready(|p| {
+            let Some(peer) = peers.get_mut(&p) else {
+                return false;
+            };
+            if self.xsub {
+                return peer.has_input();
+            }
+            loop {
+                match peer.peek_input(signals) {
+                    None => return false,
+                    Some(msg) => {
+                        let topic = msg.first().map_or(&[][..], |f| &f[..]);
+                        if self.topics.matches(topic) != opts.invert_matching {
+                            return true;
+                        }
+                    }
+                }
+                peer.local.pop_front();
+            }
+        })
     }
 
     /// SUB: the next message that matches a subscription (or, with INVERT_MATCHING, none);

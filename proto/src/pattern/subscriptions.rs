@@ -50,12 +50,14 @@ impl SubscriptionTrie {
             .unwrap_or(false)
     }
 
-    /// Drops every subscription of `peer` (it disconnected), calling `emptied(topic)` for
-    /// each topic that thereby lost its last subscriber (RFC 29 §"The XPUB Socket Type": "if
-    /// the subscriber peer disconnects prematurely, generate a suitable unsubscribe request").
+    /// Drops every subscription of `peer` (it disconnected), calling `removed(topic, last)`
+    /// for each of its topics, `last` telling whether the topic thereby lost its last
+    /// subscriber (RFC 29 §"The XPUB Socket Type": "if the subscriber peer disconnects
+    /// prematurely, generate a suitable unsubscribe request"; XPUB reports the `last` ones,
+    /// XPUB_VERBOSER all).
     ///
     /// Walks the whole trie once, then removes the peer's topics one by one.
-    pub fn remove_peer(&mut self, peer: PeerId, mut emptied: impl FnMut(&[u8])) {
+    pub fn remove_peer(&mut self, peer: PeerId, mut removed: impl FnMut(&[u8], bool)) {
         let mut topics = Vec::new();
         self.trie.for_each(|topic, peers| {
             if peers.contains(peer) {
@@ -63,9 +65,8 @@ impl SubscriptionTrie {
             }
         });
         for topic in topics {
-            if self.remove(&topic, peer) {
-                emptied(&topic);
-            }
+            let last = self.remove(&topic, peer);
+            removed(&topic, last);
         }
     }
 
@@ -658,11 +659,27 @@ mod tests {
         trie.add(b"only-a/deeper", A);
         trie.add(b"only-b", B);
         let mut emptied = Vec::new();
-        trie.remove_peer(A, |t| emptied.push(t.to_vec()));
+        let mut all = Vec::new();
+        trie.remove_peer(A, |t, last| {
+            all.push(t.to_vec());
+            if last {
+                emptied.push(t.to_vec());
+            }
+        });
         emptied.sort();
         assert_eq!(
             emptied,
             [b"".to_vec(), b"only-a".to_vec(), b"only-a/deeper".to_vec()]
+        );
+        all.sort();
+        assert_eq!(
+            all,
+            [
+                b"".to_vec(),
+                b"only-a".to_vec(),
+                b"only-a/deeper".to_vec(),
+                b"shared".to_vec()
+            ]
         );
         assert_eq!(trie.topic_count(), 2);
         assert_eq!(peers(&trie, b"shared"), [2]);
@@ -670,7 +687,7 @@ mod tests {
         trie.trie.check_invariants();
 
         let mut emptied = Vec::new();
-        trie.remove_peer(C, |t| emptied.push(t.to_vec()));
+        trie.remove_peer(C, |t, _| emptied.push(t.to_vec()));
         assert!(emptied.is_empty(), "unknown peer empties nothing");
     }
 
@@ -694,7 +711,7 @@ mod tests {
         for t in topics {
             trie.remove(t, A);
         }
-        trie.remove_peer(B, |_| {});
+        trie.remove_peer(B, |_, _| {});
         assert!(trie.is_empty());
         assert_eq!(trie.node_count(), 0);
 
@@ -869,7 +886,11 @@ mod tests {
                             }
                         }
                         let mut emptied = Vec::new();
-                        trie.remove_peer(PeerId(p), |t| emptied.push(t.to_vec()));
+                        trie.remove_peer(PeerId(p), |t, last| {
+                            if last {
+                                emptied.push(t.to_vec());
+                            }
+                        });
                         expected.sort();
                         emptied.sort();
                         prop_assert_eq!(emptied, expected);
