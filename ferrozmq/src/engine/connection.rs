@@ -121,7 +121,7 @@ pub(super) struct Connection {
     rbuf: BytesMut,
     pub(super) att: Option<Attachment>,
     read_paused: bool,
-    batch_in: Vec<Message>,
+    batch_in: VecDeque<Message>,
     batch_out: VecDeque<Message>,
     /// Set once the socket closed: close when flushed or at this deadline (`None`: never).
     pub(super) linger: Option<Option<Instant>>,
@@ -180,7 +180,7 @@ impl Connection {
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             att: None,
             read_paused: false,
-            batch_in: Vec::new(),
+            batch_in: VecDeque::new(),
             batch_out: VecDeque::new(),
             linger: None,
             timer_at: None,
@@ -289,14 +289,15 @@ impl Connection {
                     att.inp.set_writer(Some(super::conn_signal(shared, token)));
                     self.att = Some(att);
                 }
-                SessionEvent::Message(m) => self.batch_in.push(m),
+                SessionEvent::Message(m) => self.batch_in.push_back(m),
                 // RFC 29: a publisher learns subscriptions in either wire form; the socket gets
                 // them as the one-frame messages (0x01 / 0x00 + topic) that XPUB users see.
                 SessionEvent::Subscribe(topic) if self.subscriptions_in => {
-                    self.batch_in.push(Message::subscription(true, &topic));
+                    self.batch_in.push_back(Message::subscription(true, &topic));
                 }
                 SessionEvent::Cancel(topic) if self.subscriptions_in => {
-                    self.batch_in.push(Message::subscription(false, &topic));
+                    self.batch_in
+                        .push_back(Message::subscription(false, &topic));
                 }
                 // Only publishers take subscriptions; others ignore them (as libzmq does).
                 _ => {}

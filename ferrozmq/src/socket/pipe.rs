@@ -144,7 +144,7 @@ impl Pipe {
     /// worth of messages). Returns the reader's signal if it must be woken, and whether the
     /// pipe is now at or above its high-water mark (the engine then stops reading until the
     /// writer signal says there is room).
-    pub(crate) fn push_batch(&self, batch: &mut Vec<Message>) -> (Option<Signal>, bool) {
+    pub(crate) fn push_batch(&self, batch: &mut VecDeque<Message>) -> (Option<Signal>, bool) {
         let mut st = self.state.lock();
         if st.reader_closed {
             batch.clear();
@@ -152,13 +152,18 @@ impl Pipe {
         }
         let was_empty = st.queue.is_empty();
         if self.conflate {
-            if let Some(last) = batch.pop() {
+            if let Some(last) = batch.pop_back() {
                 st.queue.clear();
                 st.queue.push_back(last);
             }
             batch.clear();
+        } else if was_empty {
+            // O(1) under the lock: the batch becomes the queue, and the caller keeps the
+            // empty queue's allocation for its next batch.
+            std::mem::swap(&mut st.queue, batch);
+        } else {
+            st.queue.append(batch);
         }
-        st.queue.extend(batch.drain(..));
         let full = self.hwm != 0 && st.queue.len() >= self.hwm;
         if full {
             st.writer_blocked = true;
@@ -182,8 +187,14 @@ impl Pipe {
     /// Moves up to `max` messages into `out`. The signal, if any, wakes a waiting writer.
     pub(crate) fn pop_batch(&self, out: &mut VecDeque<Message>, max: usize) -> Option<Signal> {
         let mut st = self.state.lock();
-        let n = st.queue.len().min(max);
-        out.extend(st.queue.drain(..n));
+        if out.is_empty() && st.queue.len() <= max {
+            // O(1) under the lock: take the whole queue, leave the caller's empty buffer (and
+            // its allocation) for the writer. Keeps the lock hold short on the hot path.
+            std::mem::swap(&mut st.queue, out);
+        } else {
+            let n = st.queue.len().min(max);
+            out.extend(st.queue.drain(..n));
+        }
         Self::writer_signal(&mut st, self.lwm)
     }
 
@@ -299,7 +310,7 @@ mod tests {
         pipe.set_reader(Some(c.clone()));
         assert!(pipe.try_push(Message::from("a")).unwrap().is_some());
         assert!(pipe.try_push(Message::from("b")).unwrap().is_none());
-        let mut batch = vec![Message::from("c"), Message::from("d")];
+        let mut batch = VecDeque::from([Message::from("c"), Message::from("d")]);
         let (_, full) = pipe.push_batch(&mut batch);
         assert!(!full);
         assert_eq!(pipe.len(), 1);
@@ -325,7 +336,8 @@ mod tests {
     #[test]
     fn batch_push_reports_full_and_closed_reader_refuses() {
         let pipe = Pipe::new(2);
-        let mut batch = vec![Message::from("a"), Message::from("b"), Message::from("c")];
+        let mut batch =
+            VecDeque::from([Message::from("a"), Message::from("b"), Message::from("c")]);
         let (_, full) = pipe.push_batch(&mut batch);
         assert!(full);
         assert_eq!(pipe.len(), 3);
