@@ -169,7 +169,7 @@ impl Connection {
             established: !connecting,
             delay_reported: false,
             handshaken: false,
-            read_hint: READ_CHUNK,
+            read_hint: MIN_READ,
             gen,
             stream,
             socket,
@@ -177,7 +177,7 @@ impl Connection {
             existing_peer,
             connecting,
             session,
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            rbuf: BytesMut::new(),
             att: None,
             read_paused: false,
             batch_in: VecDeque::new(),
@@ -224,8 +224,9 @@ impl Connection {
         while !self.read_paused {
             // Fill one buffer densely: allocate a new chunk only when little room is left, so
             // the frames split off it (and still queued) share few allocations.
+            // The chunk follows the traffic (4 to 64 KiB), so a quiet connection holds little.
             if self.rbuf.capacity() - self.rbuf.len() < MIN_READ {
-                self.rbuf.reserve(READ_CHUNK);
+                self.rbuf.reserve(self.read_hint);
             }
             let start = self.rbuf.len();
             // Zero only about what the next read is likely to bring (twice the last one,
@@ -245,6 +246,11 @@ impl Connection {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.rbuf.truncate(start);
+                    // A quiet connection with nothing buffered gives its read buffer back:
+                    // thousands of idle peers then cost no read buffers at all.
+                    if self.rbuf.is_empty() && self.read_hint <= MIN_READ {
+                        self.rbuf = BytesMut::new();
+                    }
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {

@@ -167,7 +167,8 @@ impl Session {
             metadata.insert("Identity", config.routing_id.clone());
         }
         let handshake = Handshake::new(&config.mechanism, metadata);
-        let mut out = Output::with_capacity(8 * 1024);
+        // Grows with what is sent: an idle connection keeps only its handshake's bytes.
+        let mut out = Output::with_capacity(256);
         Greeting::new(
             MAJOR,
             MINOR,
