@@ -41,7 +41,7 @@ struct Cli {
     /// Run only these libraries (comma-separated); prints, writes no file.
     #[arg(long, value_delimiter = ',', value_enum)]
     libs: Vec<Lib>,
-    /// Rounds; each cell is the median of its rounds [default: 3, --quick: 1].
+    /// Rounds; each cell is the median of its rounds [default: 5, --quick: 1].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     rounds: Option<u64>,
     /// Write BENCHMARKS.md and bench/chart.svg even for a partial or quick run.
@@ -77,6 +77,7 @@ fn main() {
 
 fn orchestrate(cli: &Cli) -> Result<()> {
     let started = Instant::now();
+    let load_before = load_average();
     let mut scenarios = scenario::all();
     if !cli.only.is_empty() {
         for id in &cli.only {
@@ -103,7 +104,7 @@ fn orchestrate(cli: &Cli) -> Result<()> {
     };
     let rounds = cli
         .rounds
-        .map_or(if cli.quick { 1 } else { 3 }, |r| r as usize);
+        .map_or(if cli.quick { 1 } else { 5 }, |r| r as usize);
     let results = orchestrate::run_all(&scenarios, &libs, rounds);
 
     let full = !cli.quick && cli.only.is_empty() && cli.libs.is_empty();
@@ -113,7 +114,12 @@ fn orchestrate(cli: &Cli) -> Result<()> {
         command: command_line(cli),
         rounds,
         wall: started.elapsed(),
-        machine: machine(),
+        machine: format!(
+            "{}; load average (1 min) {load_before} before the run, {} after (other work on \
+             the machine competes for the cores)",
+            machine(),
+            load_average()
+        ),
         versions: versions(&root),
         chart: Some("bench/chart.svg".to_owned()),
     };
@@ -160,6 +166,14 @@ fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{model}, {cores} cores, Linux {}", kernel.trim())
+}
+
+/// The 1-minute load average, from /proc/loadavg.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 /// The compared versions: libzmq's from the library itself, the crates' from Cargo.lock.

@@ -18,7 +18,7 @@ use crate::scenario::{Kind, Scenario};
 use crate::worker::{Job, Lib, Role, Transport};
 
 /// Longest a single run may take, from its first process to its last exit.
-const RUN_DEADLINE: Duration = Duration::from_secs(90);
+const RUN_DEADLINE: Duration = Duration::from_secs(45);
 /// Pause after the memory test's peers are connected, for the ROUTER to finish their
 /// handshakes (the peers only know theirs is done).
 const SETTLE: Duration = Duration::from_millis(500);

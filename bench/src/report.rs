@@ -137,7 +137,7 @@ pub(crate) fn markdown(
     let _ = writeln!(md, "# Benchmarks\n");
     let _ = writeln!(
         md,
-        "Written by `{}` ({} rounds, interleaved library by library; each cell is the median \
+        "Written by `{}` ({} round(s), interleaved library by library; each cell is the median \
          of its runs; {:.1} minutes in all). Do not edit by hand: run it again.\n",
         ctx.command,
         ctx.rounds,

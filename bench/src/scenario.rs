@@ -77,13 +77,14 @@ impl Scenario {
         }
     }
 
-    /// The count of one run for `lib`. The raw baseline moves 20 times the messages (4 times
-    /// at 64 KiB): at its speed the scenario's count would be over in milliseconds, too short
-    /// to time. Rates do not depend on the count.
+    /// The count of one run for `lib`. The raw baseline moves more messages (10 times up to
+    /// 256 B, 4 times at 4 KiB, twice at 64 KiB): at its speed the scenario's count would be
+    /// over in milliseconds, too short to time. Rates do not depend on the count.
     pub(crate) fn count_for(&self, lib: Lib) -> u64 {
         match (self.kind, lib) {
-            (Kind::Thr { size, .. }, Lib::Raw) if size >= 64 * 1024 => self.count * 4,
-            (Kind::Thr { .. }, Lib::Raw) => self.count * 20,
+            (Kind::Thr { size, .. }, Lib::Raw) if size >= 64 * 1024 => self.count * 2,
+            (Kind::Thr { size, .. }, Lib::Raw) if size >= 4096 => self.count * 4,
+            (Kind::Thr { .. }, Lib::Raw) => self.count * 10,
             _ => self.count,
         }
     }
@@ -122,8 +123,8 @@ impl Scenario {
     }
 }
 
-/// The full suite. Counts are chosen so each run takes about a second for the slower
-/// libraries on 2 cores and the whole default run (3 rounds) stays under 10 minutes.
+/// The full suite. Counts are chosen so each run takes about a second (fast libraries) to
+/// three (slow ones) on 2 cores, and the whole default run (5 rounds) stays under 10 minutes.
 pub(crate) fn all() -> Vec<Scenario> {
     let thr = |id, title, transport, size, count| Scenario {
         id,
@@ -137,42 +138,42 @@ pub(crate) fn all() -> Vec<Scenario> {
             "PUSH/PULL tcp 16 B",
             Transport::Tcp,
             16,
-            1_000_000,
+            2_000_000,
         ),
         thr(
             "tcp-256",
             "PUSH/PULL tcp 256 B",
             Transport::Tcp,
             256,
-            1_000_000,
+            2_000_000,
         ),
         thr(
             "tcp-4k",
             "PUSH/PULL tcp 4 KiB",
             Transport::Tcp,
             4096,
-            200_000,
+            400_000,
         ),
         thr(
             "tcp-64k",
             "PUSH/PULL tcp 64 KiB",
             Transport::Tcp,
             65536,
-            20_000,
+            40_000,
         ),
         thr(
             "ipc-16",
             "PUSH/PULL ipc 16 B",
             Transport::Ipc,
             16,
-            1_000_000,
+            2_000_000,
         ),
         thr(
             "inproc-16",
             "PUSH/PULL inproc 16 B",
             Transport::Inproc,
             16,
-            1_000_000,
+            2_000_000,
         ),
         Scenario {
             id: "lat-tcp",
