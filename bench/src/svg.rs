@@ -39,9 +39,14 @@ pub(crate) fn chart(
     let values = rows
         .iter()
         .flat_map(|r| r.bars.iter().map(|b| b.1).chain(r.target));
-    // Whole powers of two around the data, at least 1/4× to 4×.
+    // Whole powers of two around the data, at least 1/4× to 4×, at most 1/16× to 16×: the
+    // raw baseline can be 100× libzmq, and its bars are cut at the edge (their labels say
+    // how far they go).
     let (lo, hi) = values.fold((0.25f64, 4.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo_exp, hi_exp) = (lo.log2().floor() as i32, hi.log2().ceil() as i32);
+    let (lo_exp, hi_exp) = (
+        (lo.log2().floor() as i32).max(-4),
+        (hi.log2().ceil() as i32).min(4),
+    );
     let x = |v: f64| {
         let t = (v.max(f64::MIN_POSITIVE).log2() - f64::from(lo_exp)) / f64::from(hi_exp - lo_exp);
         LABEL_W + t.clamp(0.0, 1.0) * PLOT_W
@@ -106,14 +111,20 @@ pub(crate) fn chart(
                 continue;
             };
             let (a, b) = (x(1.0).min(x(v)), x(1.0).max(x(v)));
+            // The label sits past the bar's free end: right of gains, left of losses.
+            let (label_x, anchor) = if v >= 1.0 {
+                (b + 3.0, "start")
+            } else {
+                (a - 3.0, "end")
+            };
             let _ = writeln!(
                 svg,
                 "<rect x=\"{a:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{}\" fill=\"{}\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"8\">{v:.2}×</text>",
+                 <text x=\"{label_x:.1}\" y=\"{:.1}\" font-size=\"8\" \
+                 text-anchor=\"{anchor}\">{v:.2}×</text>",
                 (b - a).max(1.0),
                 BAR_H - 1.0,
                 color(lib),
-                b + 3.0,
                 y + BAR_H - 2.0
             );
         }
@@ -142,7 +153,7 @@ fn rows(scenarios: &[Scenario], shown: &[Lib], results: &Results, targets: &[Tar
         };
         for m in metrics {
             let advantage = |r: f64| if m.lower_is_better { 1.0 / r } else { r };
-            let bars = shown
+            let bars: Vec<(Lib, f64)> = shown
                 .iter()
                 .filter_map(|&lib| {
                     let r = ratio(results, (s.id, lib), (s.id, Lib::Libzmq), m.key)?;
@@ -160,6 +171,11 @@ fn rows(scenarios: &[Scenario], shown: &[Lib], results: &Results, targets: &[Tar
             } else {
                 s.title.to_owned()
             };
+            // A figure no other library has a ratio for (the shared PUSH) has nothing to draw;
+            // its target is in the targets table.
+            if bars.is_empty() && target.is_none() {
+                continue;
+            }
             rows.push(Row {
                 label,
                 bars,
