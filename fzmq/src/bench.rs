@@ -1,11 +1,13 @@
-//! `fzmq bench`: throughput (PUSH/PULL) and latency (REQ/REP) measured in one process, a
-//! sender thread and a receiver thread talking over tcp loopback, ipc or inproc.
+//! `fzmq bench`: throughput (PUSH/PULL) and latency (REQ/REP). Plain `fzmq bench` measures in
+//! one process, a sender thread and a receiver thread talking over tcp loopback, ipc or inproc,
+//! with progress bars; the [`PerfTool`] subcommands run one side each, in two processes.
 //!
-//! Methods follow libzmq's perf tools so figures compare: throughput is timed at the receiver
-//! from the first message to the last (`local_thr`), latency is half the round trip of a
-//! REQ/REP echo (`local_lat`/`remote_lat`). The split-process tools (thr-recv, thr-send,
-//! lat-echo, lat-ping) are meant to become subcommands of [`BenchArgs`], each one half
-//! (sender or receiver thread body) of [`throughput`] or [`latency`].
+//! Methods follow libzmq's perf tools so figures compare one to one: throughput is timed at the
+//! receiver from the first message to the last (`local_thr`) while the sender builds a new
+//! message for every send (`remote_thr`); latency is half the round trip of a REQ/REP echo
+//! (`local_lat`/`remote_lat`). Each side is one function ([`send_messages`],
+//! [`receive_messages`], [`echo`], [`ping`]) that both the in-process overview and the
+//! split-process tools run.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,13 +15,19 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use clap::{Args, ValueEnum};
-use ferrozmq::{Bytes, Context, Message, Socket, SocketType};
+use clap::{Args, Subcommand, ValueEnum};
+use ferrozmq::{BindError, Bytes, ConnectError, Context, Message, Socket, SocketType};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::UsageError;
 
 /// `fzmq bench` arguments. With no flags: the default suite, over tcp loopback.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct BenchArgs {
+    /// One side of a test, to run in its own process (libzmq's perf tools).
+    #[command(subcommand)]
+    tool: Option<PerfTool>,
     /// Transport between the two threads.
     #[arg(long, value_enum, default_value_t = Transport::Tcp)]
     transport: Transport,
@@ -32,6 +40,38 @@ pub(crate) struct BenchArgs {
     /// Round trips of the latency test [default: 20000].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     round_trips: Option<u64>,
+}
+
+/// The split-process tools: each is one side of a test, with libzmq's perf-tool semantics.
+/// The binding side prints `listening on ENDPOINT` on stderr once it is bound.
+#[derive(Debug, Subcommand)]
+enum PerfTool {
+    /// Bind a PULL and time COUNT messages from the first to the last (libzmq's local_thr).
+    ThrRecv(PerfArgs),
+    /// Connect a PUSH and send COUNT messages of SIZE bytes, a new one each (remote_thr).
+    ThrSend(PerfArgs),
+    /// Bind a REP and echo COUNT requests (local_lat).
+    LatEcho(PerfArgs),
+    /// Connect a REQ and time COUNT round trips; reports one-way latency = round trip / 2
+    /// (remote_lat), as mean, p50 and p99.
+    LatPing(PerfArgs),
+}
+
+/// Arguments of every [`PerfTool`], in the order of libzmq's tools.
+#[derive(Debug, Args)]
+struct PerfArgs {
+    /// Endpoint to bind or connect: tcp://127.0.0.1:5555, tcp://127.0.0.1:* (any port),
+    /// ipc:///tmp/sock.
+    endpoint: String,
+    /// Message size in bytes.
+    #[arg(value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    size: u64,
+    /// Messages (thr-*) or round trips (lat-*); both sides must be given the same.
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    count: u64,
+    /// Print one JSON object on stdout instead of a line for humans.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Where the bench sockets meet.
@@ -70,6 +110,9 @@ const STALL: Duration = Duration::from_secs(10);
 const WARM_UP: u64 = 100;
 
 pub(crate) fn run(args: BenchArgs) -> Result<()> {
+    if let Some(tool) = args.tool {
+        return run_tool(tool);
+    }
     let tests = suite(&args);
     let mut outcomes = Vec::new();
     for (i, test) in tests.iter().enumerate() {
@@ -125,27 +168,8 @@ fn throughput(
     let ep = pull.bind(&endpoint.address)?;
     let push = ctx.socket(SocketType::Push);
     push.connect(&ep)?;
-    let payload = Bytes::from(vec![0x5a; size]);
-    let sender = thread::spawn(move || -> Result<()> {
-        for _ in 0..count {
-            push.send(Message::from(payload.clone()))
-                .map_err(|e| anyhow!("send: {e}"))?;
-        }
-        Ok(())
-    });
-
-    let first = receive(&pull)?;
-    check_size(&first, size)?;
-    let start = Instant::now();
-    for i in 1..count {
-        let msg = receive(&pull)?;
-        if i % 4096 == 0 {
-            check_size(&msg, size)?;
-            bar.set_position(i);
-        }
-    }
-    let elapsed = start.elapsed();
-    bar.finish_and_clear();
+    let sender = thread::spawn(move || send_messages(&push, size, count));
+    let elapsed = receive_messages(&pull, size, count, Some(STALL), bar)?;
     sender
         .join()
         .map_err(|_| anyhow!("sender thread panicked"))??;
@@ -168,40 +192,212 @@ fn latency(
     let ep = rep.bind(&endpoint.address)?;
     let req = ctx.socket(SocketType::Req);
     req.connect(&ep)?;
-    let echo = thread::spawn(move || -> Result<()> {
-        for _ in 0..WARM_UP + round_trips {
-            let msg = receive(&rep)?;
-            rep.send(msg).map_err(|e| anyhow!("echo send: {e}"))?;
-        }
-        Ok(())
-    });
+    let echo = thread::spawn(move || echo(&rep, WARM_UP + round_trips, Some(STALL)));
+    let one_way = ping(&req, size, WARM_UP, round_trips, bar)?;
+    echo.join().map_err(|_| anyhow!("echo thread panicked"))??;
+    Ok(Outcome::Latency { size, one_way })
+}
 
+/// The sending side of a throughput test: COUNT messages of SIZE bytes, each built anew (its
+/// own allocation) as libzmq's `remote_thr` does with `zmq_msg_init_size`.
+fn send_messages(push: &Socket, size: usize, count: u64) -> Result<()> {
+    for _ in 0..count {
+        push.send(Message::from(Bytes::from(vec![0u8; size])))
+            .map_err(|e| anyhow!("send: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The receiving side of a throughput test: COUNT messages, timed from the first received to
+/// the last. The first may take up to `first_wait` (`None`: forever), the others [`STALL`].
+fn receive_messages(
+    pull: &Socket,
+    size: usize,
+    count: u64,
+    first_wait: Option<Duration>,
+    bar: &ProgressBar,
+) -> Result<Duration> {
+    let first = receive(pull, first_wait)?;
+    check_size(&first, size)?;
+    let start = Instant::now();
+    for i in 1..count {
+        let msg = receive(pull, Some(STALL))?;
+        if i % 4096 == 0 {
+            check_size(&msg, size)?;
+            bar.set_position(i);
+        }
+    }
+    let elapsed = start.elapsed();
+    bar.finish_and_clear();
+    Ok(elapsed)
+}
+
+/// The echoing side of a latency test: sends back each of `requests` requests. The first may
+/// take up to `first_wait` (`None`: forever), the others [`STALL`].
+fn echo(rep: &Socket, requests: u64, first_wait: Option<Duration>) -> Result<()> {
+    for i in 0..requests {
+        let msg = receive(rep, if i == 0 { first_wait } else { Some(STALL) })?;
+        rep.send(msg).map_err(|e| anyhow!("echo send: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The timing side of a latency test: `warm_up` untimed round trips, then `round_trips` each
+/// timed on its own. Returns the one-way latencies (round trip / 2), sorted.
+fn ping(
+    req: &Socket,
+    size: usize,
+    warm_up: u64,
+    round_trips: u64,
+    bar: &ProgressBar,
+) -> Result<Vec<Duration>> {
     let payload = Bytes::from(vec![0x5a; size]);
     let mut one_way = Vec::with_capacity(usize::try_from(round_trips).unwrap_or(0));
-    for i in 0..WARM_UP + round_trips {
+    for i in 0..warm_up + round_trips {
         let start = Instant::now();
         req.send(Message::from(payload.clone()))
             .map_err(|e| anyhow!("send: {e}"))?;
-        let reply = receive(&req)?;
+        let reply = receive(req, Some(STALL))?;
         let rtt = start.elapsed();
         check_size(&reply, size)?;
-        if i >= WARM_UP {
+        if i >= warm_up {
             one_way.push(rtt / 2);
             if i % 256 == 0 {
-                bar.set_position(i - WARM_UP);
+                bar.set_position(i - warm_up);
             }
         }
     }
     bar.finish_and_clear();
-    echo.join().map_err(|_| anyhow!("echo thread panicked"))??;
     one_way.sort_unstable();
-    Ok(Outcome::Latency { size, one_way })
+    Ok(one_way)
 }
 
-fn receive(socket: &Socket) -> Result<Message> {
-    socket
-        .recv_timeout(Some(STALL))
-        .map_err(|e| anyhow!("receive: {e} (waited {STALL:?})"))
+/// Runs one side of a split-process test and prints its result on stdout.
+fn run_tool(tool: PerfTool) -> Result<()> {
+    let ctx = Context::new();
+    let bar = ProgressBar::hidden();
+    let line = match &tool {
+        PerfTool::ThrRecv(args) => {
+            let pull = bind(&ctx, SocketType::Pull, args)?;
+            let elapsed = receive_messages(&pull, args.size()?, args.count, None, &bar)?;
+            thr_report(args, elapsed)
+        }
+        PerfTool::ThrSend(args) => {
+            let push = connect(&ctx, SocketType::Push, args)?;
+            send_messages(&push, args.size()?, args.count)?;
+            match args.json {
+                true => format!("{{\"messages\":{},\"size\":{}}}", args.count, args.size),
+                false => format!("sent {} messages of {} B", args.count, args.size),
+            }
+        }
+        PerfTool::LatEcho(args) => {
+            let rep = bind(&ctx, SocketType::Rep, args)?;
+            echo(&rep, args.count, None)?;
+            match args.json {
+                true => format!("{{\"round_trips\":{},\"size\":{}}}", args.count, args.size),
+                false => format!("echoed {} requests of {} B", args.count, args.size),
+            }
+        }
+        PerfTool::LatPing(args) => {
+            let req = connect(&ctx, SocketType::Req, args)?;
+            // Like remote_lat, no warm-up: the first round trip waits for the connection.
+            let one_way = ping(&req, args.size()?, 0, args.count, &bar)?;
+            lat_report(args, &one_way)
+        }
+    };
+    // Closes every socket, flushing what the sender queued (for at most LINGER).
+    ctx.terminate();
+    println!("{line}");
+    Ok(())
+}
+
+impl PerfArgs {
+    fn size(&self) -> Result<usize> {
+        usize::try_from(self.size).context("SIZE does not fit in memory")
+    }
+}
+
+/// A socket bound to the tool's endpoint; prints `listening on ...` on stderr.
+fn bind(ctx: &Context, socket_type: SocketType, args: &PerfArgs) -> Result<Socket> {
+    let socket = ctx.socket(socket_type);
+    let ep = socket.bind(&args.endpoint).map_err(|e| match e {
+        BindError::Endpoint(e) => {
+            UsageError(format!("invalid endpoint {:?}: {e}", args.endpoint)).into()
+        }
+        e => anyhow!(e).context(format!("cannot bind to {}", args.endpoint)),
+    })?;
+    eprintln!("listening on {ep}");
+    Ok(socket)
+}
+
+/// A socket connecting (in the background) to the tool's endpoint.
+fn connect(ctx: &Context, socket_type: SocketType, args: &PerfArgs) -> Result<Socket> {
+    let socket = ctx.socket(socket_type);
+    socket.connect(&args.endpoint).map_err(|e| match e {
+        ConnectError::Endpoint(e) => {
+            UsageError(format!("invalid endpoint {:?}: {e}", args.endpoint)).into()
+        }
+        e => anyhow!(e).context(format!("cannot connect to {}", args.endpoint)),
+    })?;
+    Ok(socket)
+}
+
+/// thr-recv's result: a line for humans or the JSON object.
+fn thr_report(args: &PerfArgs, elapsed: Duration) -> String {
+    let rate = rate(args.count, elapsed);
+    let mb = rate * args.size as f64 / 1e6;
+    if args.json {
+        format!(
+            "{{\"msgs_per_sec\":{rate:.1},\"mb_per_sec\":{mb:.3},\"size\":{},\"count\":{},\
+             \"elapsed_s\":{:.6}}}",
+            args.size,
+            args.count,
+            elapsed.as_secs_f64()
+        )
+    } else {
+        format!(
+            "PUSH/PULL {} B x {}: {} msg/s, {mb:.1} MB/s",
+            args.size,
+            args.count,
+            Thousands(rate as u64)
+        )
+    }
+}
+
+/// lat-ping's result: a line for humans or the JSON object.
+fn lat_report(args: &PerfArgs, one_way: &[Duration]) -> String {
+    let (m, p50, p99) = (
+        micros(mean(one_way)),
+        micros(percentile(one_way, 50.0)),
+        micros(percentile(one_way, 99.0)),
+    );
+    if args.json {
+        format!(
+            "{{\"mean_us\":{m:.3},\"p50_us\":{p50:.3},\"p99_us\":{p99:.3},\"size\":{},\
+             \"round_trips\":{}}}",
+            args.size, args.count
+        )
+    } else {
+        format!(
+            "REQ/REP {} B x {}: one-way latency (round trip / 2) mean {m:.1} µs, p50 {p50:.1} µs, \
+             p99 {p99:.1} µs",
+            args.size, args.count
+        )
+    }
+}
+
+/// Messages per second when `count` messages were received in `elapsed` from the first to
+/// the last: the first starts the clock, so `count - 1` were timed.
+fn rate(count: u64, elapsed: Duration) -> f64 {
+    count.saturating_sub(1) as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// Receives one message, waiting at most `wait` (`None`: forever).
+fn receive(socket: &Socket, wait: Option<Duration>) -> Result<Message> {
+    socket.recv_timeout(wait).map_err(|e| match wait {
+        Some(wait) => anyhow!("receive: {e} (waited {wait:?})"),
+        None => anyhow!("receive: {e}"),
+    })
 }
 
 fn check_size(msg: &Message, size: usize) -> Result<()> {
@@ -240,8 +436,7 @@ fn print_table(transport: Transport, outcomes: &[Outcome]) {
             elapsed,
         } = o
         {
-            // The first message starts the clock, so count - 1 were timed.
-            let rate = count.saturating_sub(1) as f64 / elapsed.as_secs_f64().max(1e-9);
+            let rate = rate(*count, *elapsed);
             println!(
                 "{:<22} {:<9} {:>7} {:>10} {:>12} {:>10.1}",
                 "PUSH/PULL",
@@ -393,6 +588,7 @@ mod tests {
     #[test]
     fn default_suite_and_overrides() {
         let args = BenchArgs {
+            tool: None,
             transport: Transport::Tcp,
             size: None,
             count: None,

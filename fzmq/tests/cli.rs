@@ -553,3 +553,105 @@ fn proxy_refuses_a_malformed_socket_spec() {
     ])
     .assert_code(2, "MODE must be bind or connect");
 }
+
+/// The values of a flat JSON object's numeric fields, e.g. `{"a":1.5,"b":2}`.
+fn json_number(json: &str, key: &str) -> f64 {
+    let json = json.trim();
+    assert!(
+        json.starts_with('{') && json.ends_with('}'),
+        "not a JSON object: {json}"
+    );
+    let field = format!("\"{key}\":");
+    let at = json
+        .find(&field)
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        + field.len();
+    let value: String = json[at..]
+        .chars()
+        .take_while(|c| !matches!(c, ',' | '}'))
+        .collect();
+    value
+        .parse()
+        .unwrap_or_else(|e| panic!("{key} = {value:?} in {json}: {e}"))
+}
+
+#[test]
+fn thr_send_and_thr_recv_measure_throughput_as_two_processes() {
+    let mut recv = Fzmq::start(
+        &[
+            "bench",
+            "thr-recv",
+            "tcp://127.0.0.1:*",
+            "64",
+            "5000",
+            "--json",
+        ],
+        None,
+    );
+    let ep = recv.listening_on();
+    let send = Fzmq::start(&["bench", "thr-send", &ep, "64", "5000", "--json"], None).finish();
+    send.assert_success();
+    assert_eq!(json_number(&send.stdout, "messages"), 5000.0, "{send:#?}");
+    let recv = recv.finish();
+    recv.assert_success();
+    assert_eq!(recv.stdout.lines().count(), 1, "{recv:#?}");
+    assert!(json_number(&recv.stdout, "msgs_per_sec") > 0.0, "{recv:#?}");
+    assert!(json_number(&recv.stdout, "mb_per_sec") > 0.0, "{recv:#?}");
+
+    // Without --json: one line for humans.
+    let mut recv = Fzmq::start(
+        &["bench", "thr-recv", "tcp://127.0.0.1:*", "16", "100"],
+        None,
+    );
+    let ep = recv.listening_on();
+    Fzmq::start(&["bench", "thr-send", &ep, "16", "100"], None)
+        .finish()
+        .assert_success();
+    let recv = recv.finish();
+    recv.assert_success();
+    assert!(recv.stdout.contains("msg/s"), "{recv:#?}");
+}
+
+#[test]
+fn lat_ping_and_lat_echo_measure_latency_as_two_processes() {
+    let mut echo = Fzmq::start(
+        &[
+            "bench",
+            "lat-echo",
+            "tcp://127.0.0.1:*",
+            "16",
+            "500",
+            "--json",
+        ],
+        None,
+    );
+    let ep = echo.listening_on();
+    let ping = Fzmq::start(&["bench", "lat-ping", &ep, "16", "500", "--json"], None).finish();
+    ping.assert_success();
+    let (mean, p50, p99) = (
+        json_number(&ping.stdout, "mean_us"),
+        json_number(&ping.stdout, "p50_us"),
+        json_number(&ping.stdout, "p99_us"),
+    );
+    assert!(mean > 0.0 && p50 > 0.0 && p99 >= p50, "{ping:#?}");
+    let echo = echo.finish();
+    echo.assert_success();
+    assert_eq!(json_number(&echo.stdout, "round_trips"), 500.0, "{echo:#?}");
+}
+
+#[test]
+fn perf_tools_check_their_arguments() {
+    run(&["bench", "thr-recv", "tcp://127.0.0.1:*", "0", "10"]).assert_code(2, "SIZE");
+    run(&["bench", "lat-ping", "tcp://127.0.0.1:5555", "16"]).assert_code(2, "COUNT");
+    run(&["bench", "thr-recv", "127.0.0.1:5555", "16", "10"]).assert_code(2, "no transport");
+    run(&[
+        "bench",
+        "--count",
+        "5",
+        "thr-send",
+        "tcp://127.0.0.1:5555",
+        "16",
+        "10",
+    ])
+    .assert_code(2, "cannot be used");
+}

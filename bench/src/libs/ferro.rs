@@ -1,0 +1,132 @@
+//! ferrozmq's side of every scenario: blocking calls, one `Context` per worker. Its sockets
+//! are thread-safe, so the shared-PUSH scenario clones one socket into several threads.
+
+use std::thread;
+
+use anyhow::{anyhow, Result};
+use ferrozmq::{Bytes, Context, Message, Socket, SocketType};
+
+use crate::json::Line;
+use crate::worker::{self, Blocking, Job, Role};
+
+/// A ferrozmq socket as the measuring loops use it.
+struct Ferro(Socket);
+
+impl Blocking for Ferro {
+    fn send_new(&mut self, size: usize) -> Result<()> {
+        self.0
+            .send(Message::from(Bytes::from(vec![0u8; size])))
+            .map_err(|e| anyhow!("send: {e}"))
+    }
+
+    fn recv_len(&mut self) -> Result<usize> {
+        let msg = self.0.recv().map_err(|e| anyhow!("recv: {e}"))?;
+        Ok(msg.byte_len())
+    }
+
+    fn echo(&mut self) -> Result<()> {
+        let msg = self.0.recv().map_err(|e| anyhow!("recv: {e}"))?;
+        self.0.send(msg).map_err(|e| anyhow!("send: {e}"))
+    }
+}
+
+pub(crate) fn run(job: &Job) -> Result<Line> {
+    let ctx = Context::new();
+    let result = play(&ctx, job);
+    ctx.terminate();
+    result
+}
+
+fn play(ctx: &Context, job: &Job) -> Result<Line> {
+    let (size, count) = (job.size, job.count);
+    match job.role {
+        Role::ThrRecv => recv_blocking_on(bind(ctx, SocketType::Pull, job)?, size, count),
+        Role::ThrSend => {
+            let push = connect(ctx, SocketType::Push, job)?;
+            let per_thread = job.per_thread();
+            let senders: Vec<_> = (0..job.threads)
+                .map(|_| {
+                    let mut s = Ferro(push.clone());
+                    thread::spawn(move || worker::send_blocking(&mut s, size, per_thread))
+                })
+                .collect();
+            for sender in senders {
+                sender
+                    .join()
+                    .map_err(|_| anyhow!("sender thread panicked"))??;
+            }
+            worker::wait_for_orchestrator()?;
+            Ok(Line::new().number("sent", count as f64))
+        }
+        Role::ThrInproc => {
+            let pull = ctx.socket(SocketType::Pull);
+            let ep = job.bind_endpoint()?;
+            pull.bind(&ep)?;
+            let push = ctx.socket(SocketType::Push);
+            push.connect(&ep)?;
+            let sender =
+                thread::spawn(move || worker::send_blocking(&mut Ferro(push), size, count));
+            let line = worker::recv_blocking(&mut Ferro(pull), size, count)?;
+            sender
+                .join()
+                .map_err(|_| anyhow!("sender thread panicked"))??;
+            Ok(line)
+        }
+        Role::LatEcho => worker::echo_blocking(&mut Ferro(bind(ctx, SocketType::Rep, job)?), count),
+        Role::LatPing => {
+            worker::ping_blocking(&mut Ferro(connect(ctx, SocketType::Req, job)?), size, count)
+        }
+        Role::Pub => {
+            let publisher = ctx.socket(SocketType::Pub);
+            set_nodrop(&publisher)?;
+            bind_socket(&publisher, job)?;
+            worker::publish_blocking(&mut Ferro(publisher), size, count)?;
+            worker::wait_for_orchestrator()?;
+            Ok(Line::new().number("sent", count as f64))
+        }
+        Role::Sub => {
+            let sub = ctx.socket(SocketType::Sub);
+            subscribe_all(&sub)?;
+            sub.connect(job.connect_endpoint()?)?;
+            worker::subscribe_blocking(&mut Ferro(sub), size, count)
+        }
+        Role::RouterHold => {
+            let _router = bind(ctx, SocketType::Router, job)?;
+            worker::hold_connections(count)
+        }
+        Role::ConnectMany => Err(worker::unsupported(job)),
+    }
+}
+
+fn recv_blocking_on(socket: Socket, size: usize, count: u64) -> Result<Line> {
+    worker::recv_blocking(&mut Ferro(socket), size, count)
+}
+
+fn bind(ctx: &Context, socket_type: SocketType, job: &Job) -> Result<Socket> {
+    let socket = ctx.socket(socket_type);
+    bind_socket(&socket, job)?;
+    Ok(socket)
+}
+
+/// Binds and tells the orchestrator the resolved endpoint.
+fn bind_socket(socket: &Socket, job: &Job) -> Result<()> {
+    let ep = socket.bind(&job.bind_endpoint()?.replace("127.0.0.1:0", "127.0.0.1:*"))?;
+    worker::announce(&ep);
+    Ok(())
+}
+
+fn connect(ctx: &Context, socket_type: SocketType, job: &Job) -> Result<Socket> {
+    let socket = ctx.socket(socket_type);
+    socket.connect(job.connect_endpoint()?)?;
+    Ok(socket)
+}
+
+fn set_nodrop(publisher: &Socket) -> Result<()> {
+    publisher.set_option(ferrozmq::SocketOption::XpubNodrop(true))?;
+    Ok(())
+}
+
+fn subscribe_all(sub: &Socket) -> Result<()> {
+    sub.set_option(ferrozmq::SocketOption::Subscribe(Bytes::new()))?;
+    Ok(())
+}
