@@ -5,7 +5,7 @@
 //! handshake succeeded); how it ended ([`Connection::report_close`]) is reported by the
 //! reactor when it closes it.
 //!
-//! Reads take up to 64 KiB at a time and every complete message in them goes to the socket in
+//! Reads take 4 KiB to 512 KiB at a time (following the traffic) and every complete message in them goes to the socket in
 //! one batch; writes encode as many queued messages as fit in a 256 KiB batch and hand them to
 //! the kernel in as few calls as possible.
 
@@ -29,7 +29,10 @@ use crate::transport::Stream;
 use crate::Message;
 
 /// Bytes asked of the kernel per read.
-const READ_CHUNK: usize = 64 * 1024;
+/// Largest read (and read-buffer chunk). Large enough that a stream of 64 KiB frames is read
+/// several frames per chunk: a frame that straddles the end of a chunk is copied into the
+/// next one, so chunks barely larger than the frames would copy nearly every frame.
+const READ_CHUNK: usize = 512 * 1024;
 /// Below this much free room, a fresh read chunk is reserved.
 const MIN_READ: usize = 4 * 1024;
 /// Encoded bytes gathered before a write.
@@ -224,13 +227,13 @@ impl Connection {
         while !self.read_paused {
             // Fill one buffer densely: allocate a new chunk only when little room is left, so
             // the frames split off it (and still queued) share few allocations.
-            // The chunk follows the traffic (4 to 64 KiB), so a quiet connection holds little.
+            // The chunk follows the traffic (4 to 512 KiB), so a quiet connection holds little.
             if self.rbuf.capacity() - self.rbuf.len() < MIN_READ {
                 self.rbuf.reserve(self.read_hint);
             }
             let start = self.rbuf.len();
             // Zero only about what the next read is likely to bring (twice the last one,
-            // 4 KiB to 64 KiB): `resize` must initialise what `read` is given, and zeroing a
+            // 4 KiB to 512 KiB): `resize` must initialise what `read` is given, and zeroing a
             // large free room for a few small messages was the top cost of small-message
             // throughput.
             let want = self.read_hint.min(self.rbuf.capacity() - start);

@@ -10,7 +10,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::Message;
 
@@ -41,6 +43,36 @@ pub(crate) struct Pipe {
     lwm: usize,
     /// ZMQ_CONFLATE: keep only the newest message.
     conflate: bool,
+    /// The queue's length as of the last unlock (see [`PipeGuard`]): lets the writer check
+    /// for room, and anyone check for emptiness, without taking the lock. Only the writer
+    /// adds, so its own reading can only be too high (a reader drained meanwhile), never too
+    /// low: "there is room" read from it is always true.
+    queued: AtomicUsize,
+}
+
+/// The pipe's lock; on release it publishes the queue length to `Pipe::queued`.
+struct PipeGuard<'a> {
+    guard: MutexGuard<'a, PipeState>,
+    queued: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for PipeGuard<'_> {
+    type Target = PipeState;
+    fn deref(&self) -> &PipeState {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for PipeGuard<'_> {
+    fn deref_mut(&mut self) -> &mut PipeState {
+        &mut self.guard
+    }
+}
+
+impl Drop for PipeGuard<'_> {
+    fn drop(&mut self) {
+        self.queued.store(self.guard.queue.len(), Ordering::Release);
+    }
 }
 
 struct PipeState {
@@ -67,7 +99,15 @@ impl Pipe {
             hwm,
             lwm: hwm.div_ceil(2),
             conflate: false,
+            queued: AtomicUsize::new(0),
         })
+    }
+
+    fn lock(&self) -> PipeGuard<'_> {
+        PipeGuard {
+            guard: self.state.lock(),
+            queued: &self.queued,
+        }
     }
 
     /// A pipe that keeps only the newest message (ZMQ_CONFLATE): a push replaces what is
@@ -82,18 +122,18 @@ impl Pipe {
 
     /// Sets (or clears) what to wake when the pipe becomes readable.
     pub(crate) fn set_reader(&self, reader: Option<Signal>) {
-        self.state.lock().reader = reader;
+        self.lock().reader = reader;
     }
 
     /// Sets (or clears) what to wake when the pipe has room again.
     pub(crate) fn set_writer(&self, writer: Option<Signal>) {
-        self.state.lock().writer = writer;
+        self.lock().writer = writer;
     }
 
     /// Pushes one message if below the high-water mark. `Ok(Some(signal))` when the reader
     /// must be woken (the queue was empty).
     pub(crate) fn try_push(&self, msg: Message) -> Result<Option<Signal>, PushError> {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         if st.reader_closed {
             return Err(PushError::Closed(msg));
         }
@@ -112,7 +152,7 @@ impl Pipe {
     /// Pushes one message whatever the high-water mark (subscriptions: they must not be lost
     /// and are few). Fails only if the reader is gone.
     pub(crate) fn push_forced(&self, msg: Message) -> Result<Option<Signal>, PushError> {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         if st.reader_closed {
             return Err(PushError::Closed(msg));
         }
@@ -124,7 +164,10 @@ impl Pipe {
     /// True if a push would be taken now; if not, the writer is marked as waiting, so it is
     /// signalled when room appears (XPUB_NODROP checks every target before sending to any).
     pub(crate) fn has_room(&self) -> bool {
-        let mut st = self.state.lock();
+        if self.hwm == 0 || self.conflate || self.queued.load(Ordering::Acquire) < self.hwm {
+            return true;
+        }
+        let mut st = self.lock();
         if st.reader_closed || self.hwm == 0 || self.conflate || st.queue.len() < self.hwm {
             return true;
         }
@@ -135,7 +178,7 @@ impl Pipe {
     /// Drops every queued message (a subscriber's stale subscriptions, before it resends them
     /// all to a new connection).
     pub(crate) fn clear(&self) -> Option<Signal> {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         st.queue.clear();
         Self::writer_signal(&mut st, self.lwm)
     }
@@ -145,7 +188,7 @@ impl Pipe {
     /// pipe is now at or above its high-water mark (the engine then stops reading until the
     /// writer signal says there is room).
     pub(crate) fn push_batch(&self, batch: &mut VecDeque<Message>) -> (Option<Signal>, bool) {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         if st.reader_closed {
             batch.clear();
             return (None, false);
@@ -178,7 +221,7 @@ impl Pipe {
 
     /// Pops one message. The signal, if any, wakes a writer waiting for room.
     pub(crate) fn try_pop(&self) -> Option<(Message, Option<Signal>)> {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         let msg = st.queue.pop_front()?;
         let signal = Self::writer_signal(&mut st, self.lwm);
         Some((msg, signal))
@@ -186,7 +229,7 @@ impl Pipe {
 
     /// Moves up to `max` messages into `out`. The signal, if any, wakes a waiting writer.
     pub(crate) fn pop_batch(&self, out: &mut VecDeque<Message>, max: usize) -> Option<Signal> {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         if out.is_empty() && st.queue.len() <= max {
             // O(1) under the lock: take the whole queue, leave the caller's empty buffer (and
             // its allocation) for the writer. Keeps the lock hold short on the hot path.
@@ -218,25 +261,25 @@ impl Pipe {
         }
     }
 
-    /// Number of queued messages.
+    /// Number of queued messages as of the last unlock (a snapshot, taken without the lock).
     pub(crate) fn len(&self) -> usize {
-        self.state.lock().queue.len()
+        self.queued.load(Ordering::Acquire)
     }
 
     /// True if nothing is queued.
     pub(crate) fn is_empty(&self) -> bool {
-        self.state.lock().queue.is_empty()
+        self.len() == 0
     }
 
     /// True if a push would be refused for lack of room.
     pub(crate) fn is_full(&self) -> bool {
-        self.hwm != 0 && self.state.lock().queue.len() >= self.hwm
+        self.hwm != 0 && self.len() >= self.hwm
     }
 
     /// Marks the reading side gone: later pushes fail, queued messages are dropped and the
     /// writer is released.
     pub(crate) fn close_reader(&self) -> Option<Signal> {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         st.reader_closed = true;
         st.queue.clear();
         st.reader = None;

@@ -198,11 +198,18 @@ impl Publisher {
                 return Err((SendErrorKind::WouldBlock, msg));
             }
         }
-        for p in &self.targets {
-            if let Some(peer) = peers.get(p) {
-                if let Ok(s) = peer.out.try_push(msg.clone()) {
-                    signals.extend(s);
-                }
+        // Every target but the last gets a clone (frames shared, never copied); the last
+        // takes the message itself, so a single subscriber costs no clone at all.
+        let mut targets = self.targets.iter().filter_map(|p| peers.get(p)).peekable();
+        let mut msg = Some(msg);
+        while let Some(peer) = targets.next() {
+            let m = if targets.peek().is_some() {
+                msg.clone()
+            } else {
+                msg.take()
+            };
+            if let Some(Ok(s)) = m.map(|m| peer.out.try_push(m)) {
+                signals.extend(s);
             }
         }
         Ok(())
