@@ -11,25 +11,14 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Duration;
 
 use ferrozmq::{
-    Bytes, Context, Interest, Message, Poller, RecvError, SendErrorKind, Socket, SocketOption,
-    SocketType,
+    Bytes, Context, Interest, Message, Poller, RecvError, SendErrorKind, SocketOption, SocketType,
 };
 
+mod common;
+
+use common::{subscribe, unsubscribe};
+
 const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn subscribe(s: &Socket, topic: &str) {
-    s.set_option(SocketOption::Subscribe(Bytes::copy_from_slice(
-        topic.as_bytes(),
-    )))
-    .unwrap();
-}
-
-fn unsubscribe(s: &Socket, topic: &str) {
-    s.set_option(SocketOption::Unsubscribe(Bytes::copy_from_slice(
-        topic.as_bytes(),
-    )))
-    .unwrap();
-}
 
 /// A `Waker` that counts its wake-ups.
 #[derive(Default)]

@@ -8,21 +8,11 @@ use ferrozmq::{
     Bytes, Context, Message, RecvError, SendErrorKind, Socket, SocketOption, SocketType,
 };
 
-const T: Option<Duration> = Some(Duration::from_secs(10));
+mod common;
 
-/// A fresh endpoint of each transport.
-fn endpoints(tag: &str) -> Vec<String> {
-    let dir = std::env::temp_dir();
-    vec![
-        "tcp://127.0.0.1:*".to_owned(),
-        format!(
-            "ipc://{}/fzmq-test-{}-{tag}.ipc",
-            dir.display(),
-            std::process::id()
-        ),
-        format!("inproc://{tag}"),
-    ]
-}
+use common::{endpoints, text};
+
+const T: Option<Duration> = Some(Duration::from_secs(10));
 
 fn pair(ctx: &Context, a: SocketType, b: SocketType, ep: &str) -> (Socket, Socket) {
     let server = ctx.socket(a);
@@ -30,12 +20,6 @@ fn pair(ctx: &Context, a: SocketType, b: SocketType, ep: &str) -> (Socket, Socke
     let client = ctx.socket(b);
     client.connect(&resolved).unwrap();
     (server, client)
-}
-
-fn text(m: &Message) -> Vec<String> {
-    m.iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect()
 }
 
 #[test]

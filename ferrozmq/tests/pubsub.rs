@@ -12,40 +12,11 @@ use ferrozmq::{
     Bytes, Context, Message, RecvError, SendErrorKind, Socket, SocketOption, SocketType,
 };
 
+mod common;
+
+use common::{endpoints, subscribe, text, unsubscribe};
+
 const T: Option<Duration> = Some(Duration::from_secs(10));
-
-fn endpoints(tag: &str) -> Vec<String> {
-    let dir = std::env::temp_dir();
-    vec![
-        "tcp://127.0.0.1:*".to_owned(),
-        format!(
-            "ipc://{}/fzmq-pubsub-{}-{tag}.ipc",
-            dir.display(),
-            std::process::id()
-        ),
-        format!("inproc://pubsub-{tag}"),
-    ]
-}
-
-fn subscribe(s: &Socket, topic: &str) {
-    s.set_option(SocketOption::Subscribe(Bytes::copy_from_slice(
-        topic.as_bytes(),
-    )))
-    .unwrap();
-}
-
-fn unsubscribe(s: &Socket, topic: &str) {
-    s.set_option(SocketOption::Unsubscribe(Bytes::copy_from_slice(
-        topic.as_bytes(),
-    )))
-    .unwrap();
-}
-
-fn text(m: &Message) -> Vec<String> {
-    m.iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect()
-}
 
 fn recv_text(s: &Socket) -> String {
     text(&s.recv_timeout(T).unwrap()).join("|")

@@ -178,8 +178,7 @@ impl Publisher {
         signals: &mut Signals,
     ) -> Result<(), (SendErrorKind, Message)> {
         self.targets.clear();
-        let topic = msg.first().map_or(&[][..], |f| &f[..]);
-        self.trie.matches(topic, &mut self.targets);
+        self.trie.matches(topic(&msg), &mut self.targets);
         if opts.invert_matching {
             let matched = std::mem::take(&mut self.targets);
             self.targets
@@ -198,20 +197,11 @@ impl Publisher {
                 return Err((SendErrorKind::WouldBlock, msg));
             }
         }
-        // Every target but the last gets a clone (frames shared, never copied); the last
-        // takes the message itself, so a single subscriber costs no clone at all.
-        let mut targets = self.targets.iter().filter_map(|p| peers.get(p)).peekable();
-        let mut msg = Some(msg);
-        while let Some(peer) = targets.next() {
-            let m = if targets.peek().is_some() {
-                msg.clone()
-            } else {
-                msg.take()
-            };
-            if let Some(Ok(s)) = m.map(|m| peer.out.try_push(m)) {
-                signals.extend(s);
-            }
-        }
+        fan_out(
+            self.targets.iter().filter_map(|p| peers.get(p)),
+            msg,
+            signals,
+        );
         Ok(())
     }
 
@@ -319,11 +309,7 @@ impl Subscriber {
             self.subscription(subscribe, topic, peers, signals);
             return Ok(());
         }
-        for p in peers.values().filter(|p| p.connected) {
-            if let Ok(s) = p.out.try_push(msg.clone()) {
-                signals.extend(s);
-            }
-        }
+        fan_out(peers.values().filter(|p| p.connected), msg, signals);
         Ok(())
     }
 
@@ -341,20 +327,12 @@ impl Subscriber {
             let Some(peer) = peers.get_mut(&p) else {
                 return false;
             };
-            if self.xsub {
-                return peer.has_input();
-            }
             loop {
                 match peer.peek_input(signals) {
                     None => return false,
-                    Some(msg) => {
-                        let topic = msg.first().map_or(&[][..], |f| &f[..]);
-                        if self.topics.matches(topic) != opts.invert_matching {
-                            return true;
-                        }
-                    }
-                }
-                peer.local.pop_front();
+                    Some(msg) if self.wants(msg, opts) => return true,
+                    Some(_) => peer.local.pop_front(),
+                };
             }
         })
     }
@@ -370,16 +348,41 @@ impl Subscriber {
     ) -> Option<(PeerId, Message)> {
         let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
         while let Some((peer, msg)) = fq.next(&mut pop) {
-            // XSUB leaves filtering to its publishers and delivers everything (as libzmq's,
-            // where only SUB filters): a welcome message or a manual XPUB's choice gets through.
-            if self.xsub {
-                return Some((peer, msg));
-            }
-            let topic = msg.first().map_or(&[][..], |f| &f[..]);
-            if self.topics.matches(topic) != opts.invert_matching {
+            if self.wants(&msg, opts) {
                 return Some((peer, msg));
             }
         }
         None
+    }
+
+    /// Whether a received message is delivered. XSUB leaves filtering to its publishers and
+    /// delivers everything (as libzmq's, where only SUB filters), so a welcome message or a
+    /// manual XPUB's choice gets through; SUB keeps what matches a subscription (with
+    /// INVERT_MATCHING, what matches none).
+    fn wants(&self, msg: &Message, opts: &Options) -> bool {
+        self.xsub || self.topics.matches(topic(msg)) != opts.invert_matching
+    }
+}
+
+/// The bytes subscriptions are matched against: the first frame (empty for an empty message).
+fn topic(msg: &Message) -> &[u8] {
+    msg.first().map_or(&[], |f| &f[..])
+}
+
+/// Hands `msg` to every peer's outgoing queue that has room (the others lose it). Every peer
+/// but the last gets a clone (frames shared, never copied); the last takes the message itself,
+/// so a single peer costs no clone at all.
+fn fan_out<'a>(peers: impl Iterator<Item = &'a Peer>, msg: Message, signals: &mut Signals) {
+    let mut peers = peers.peekable();
+    let mut msg = Some(msg);
+    while let Some(peer) = peers.next() {
+        let m = if peers.peek().is_some() {
+            msg.clone()
+        } else {
+            msg.take()
+        };
+        if let Some(Ok(s)) = m.map(|m| peer.out.try_push(m)) {
+            signals.extend(s);
+        }
     }
 }

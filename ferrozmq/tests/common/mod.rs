@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests: fresh endpoints of every transport, subscription
+//! shorthands, and frames as text. Each test file compiles its own copy, so helpers a file
+//! does not use are not dead code.
+#![allow(dead_code)]
+
+use ferrozmq::{Bytes, Message, Socket, SocketOption};
+
+/// A fresh endpoint of each transport: tcp on an ephemeral port, an ipc path unique to this
+/// test process and `tag`, and inproc named `tag`.
+pub(crate) fn endpoints(tag: &str) -> Vec<String> {
+    let dir = std::env::temp_dir();
+    vec![
+        "tcp://127.0.0.1:*".to_owned(),
+        format!(
+            "ipc://{}/fzmq-test-{}-{tag}.ipc",
+            dir.display(),
+            std::process::id()
+        ),
+        format!("inproc://{tag}"),
+    ]
+}
+
+/// ZMQ_SUBSCRIBE to `topic`.
+pub(crate) fn subscribe(s: &Socket, topic: &str) {
+    s.set_option(SocketOption::Subscribe(Bytes::copy_from_slice(
+        topic.as_bytes(),
+    )))
+    .unwrap();
+}
+
+/// ZMQ_UNSUBSCRIBE from `topic`.
+pub(crate) fn unsubscribe(s: &Socket, topic: &str) {
+    s.set_option(SocketOption::Unsubscribe(Bytes::copy_from_slice(
+        topic.as_bytes(),
+    )))
+    .unwrap();
+}
+
+/// The frames of a message as (lossy) text.
+pub(crate) fn text(m: &Message) -> Vec<String> {
+    m.iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect()
+}
