@@ -4,10 +4,14 @@
 //! dropped (or [`Context::terminate`] is called), every socket closes, pending messages are
 //! flushed for at most each socket's LINGER (30 s by default, not forever as in libzmq), and
 //! the I/O thread stops.
+//!
+//! The default context of [`Socket::new`] is never dropped, so it is terminated when the
+//! process exits (an `atexit` hook): a program that sends and returns from `main` still has
+//! its messages delivered within LINGER, as with a context of its own.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -15,7 +19,7 @@ use parking_lot::Mutex;
 use ferrozmq_proto::pattern::PeerId;
 
 use crate::engine::{Command, Reactor};
-use crate::error::BindError;
+use crate::error::{BindError, ContextError};
 use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::socket::core::SocketCore;
 use crate::socket::pattern::PeerMeta;
@@ -47,26 +51,64 @@ enum InprocEntry {
     Pending(Vec<(Weak<SocketCore>, PeerId)>),
 }
 
+/// The default context, made on first use; taken out and terminated at exit.
+static GLOBAL: Mutex<Option<Context>> = Mutex::new(None);
+
 impl Context {
     /// A new context with its own I/O thread.
+    ///
+    /// # Panics
+    /// If the I/O thread cannot start (the process is out of descriptors or threads); use
+    /// [`Context::try_new`] to handle that.
     pub fn new() -> Context {
+        Context::try_new().unwrap_or_else(|e| panic!("ferrozmq: {e}"))
+    }
+
+    /// A new context with its own I/O thread, or why the thread could not start.
+    pub fn try_new() -> Result<Context, ContextError> {
+        let reactor = Reactor::new().map_err(ContextError::Io)?;
         let inner = Arc::new(ContextInner {
-            reactor: Reactor::spawn(),
+            reactor,
             inproc: Mutex::new(HashMap::new()),
             sockets: Mutex::new(HashMap::new()),
             next_socket_id: AtomicU64::new(1),
         });
-        Context {
+        let weak = Arc::downgrade(&inner);
+        inner
+            .reactor
+            .start(move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.close_sockets();
+                }
+            })
+            .map_err(ContextError::Io)?;
+        Ok(Context {
             shell: Arc::new(ContextShell { inner }),
-        }
+        })
     }
 
-    /// The process-wide default context used by [`Socket::new`]. It lives until the process
-    /// exits; messages still queued then are not flushed — use your own `Context` and drop or
-    /// terminate it to flush before exiting.
+    /// The process-wide default context used by [`Socket::new`].
+    ///
+    /// It lives until the process exits; then (after `main` returns or at
+    /// `std::process::exit`) its sockets are closed and their queued messages flushed for at
+    /// most LINGER each, as when a context of one's own is dropped.
+    ///
+    /// # Panics
+    /// If the I/O thread cannot start; see [`Context::try_global`].
     pub fn global() -> Context {
-        static GLOBAL: OnceLock<Context> = OnceLock::new();
-        GLOBAL.get_or_init(Context::new).clone()
+        Context::try_global().unwrap_or_else(|e| panic!("ferrozmq: {e}"))
+    }
+
+    /// The process-wide default context, or why its I/O thread could not start.
+    pub fn try_global() -> Result<Context, ContextError> {
+        let mut global = GLOBAL.lock();
+        if let Some(ctx) = &*global {
+            return Ok(ctx.clone());
+        }
+        let ctx = Context::try_new()?;
+        register_exit_flush();
+        *global = Some(ctx.clone());
+        Ok(ctx)
     }
 
     /// Creates a socket of the given type in this context.
@@ -99,6 +141,12 @@ impl Drop for ContextShell {
 
 impl ContextInner {
     fn terminate(&self) {
+        self.close_sockets();
+        self.reactor.shutdown();
+    }
+
+    /// Closes every socket of the context (blocked calls return).
+    fn close_sockets(&self) {
         let sockets: Vec<_> = self
             .sockets
             .lock()
@@ -108,7 +156,6 @@ impl ContextInner {
         for s in sockets {
             s.close();
         }
-        self.reactor.shutdown();
     }
 
     /// Called by `SocketCore::close`.
@@ -242,6 +289,26 @@ fn link_inproc(connector: &Arc<SocketCore>, c_peer: PeerId, binder: &Arc<SocketC
 fn report_inproc_closed(core: &SocketCore, name: &str) {
     core.monitor
         .emit(|| MonitorEvent::new(MonitorEventKind::Closed, format!("inproc://{name}"), None));
+}
+
+/// Terminates the default context when the process exits, so what its sockets queued is
+/// flushed (within LINGER) instead of lost. Registered once, when the context is made.
+#[allow(unsafe_code, reason = "atexit(3) has no wrapper in std")]
+fn register_exit_flush() {
+    extern "C" fn flush_global() {
+        // Taken out first: a socket made during the flush gets a fresh default context.
+        let ctx = GLOBAL.lock().take();
+        if let Some(ctx) = ctx {
+            ctx.terminate();
+        }
+    }
+    // SAFETY: `flush_global` is a plain `extern "C" fn()` with no arguments, as atexit(3)
+    // expects; it does not unwind across the FFI boundary in practice (terminate only locks,
+    // sends a command and joins the I/O thread), and it stays valid for the process's life.
+    let rc = unsafe { libc::atexit(flush_global) };
+    if rc != 0 {
+        tracing::warn!("ferrozmq: cannot register the exit flush of the default context");
+    }
 }
 
 fn non_empty(b: bytes::Bytes) -> Option<bytes::Bytes> {

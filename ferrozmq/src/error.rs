@@ -49,6 +49,16 @@ pub enum EndpointError {
     Unresolvable(String),
 }
 
+/// Why a context (its I/O thread) could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContextError {
+    /// The OS refused an epoll instance, an eventfd or a thread (out of descriptors, threads
+    /// or memory).
+    #[error("cannot start the I/O thread: {0}")]
+    Io(#[source] io::Error),
+}
+
 /// Why a `bind` failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -68,6 +78,9 @@ pub enum BindError {
     /// The socket was closed.
     #[error("socket is closed")]
     Closed,
+    /// The context's I/O thread failed (see [`SendErrorKind::EngineFailed`]).
+    #[error("the context's I/O thread failed; its sockets are closed")]
+    EngineFailed,
 }
 
 impl BindError {
@@ -79,7 +92,7 @@ impl BindError {
             BindError::AddrInUse(_) => errno::EADDRINUSE,
             BindError::AddrNotAvailable(_) => errno::EADDRNOTAVAIL,
             BindError::Io(e) => e.raw_os_error().unwrap_or(errno::EINVAL),
-            BindError::Closed => errno::ETERM,
+            BindError::Closed | BindError::EngineFailed => errno::ETERM,
         }
     }
 }
@@ -95,6 +108,9 @@ pub enum ConnectError {
     /// The socket was closed.
     #[error("socket is closed")]
     Closed,
+    /// The context's I/O thread failed (see [`SendErrorKind::EngineFailed`]).
+    #[error("the context's I/O thread failed; its sockets are closed")]
+    EngineFailed,
 }
 
 impl ConnectError {
@@ -103,7 +119,7 @@ impl ConnectError {
         match self {
             ConnectError::Endpoint(EndpointError::UnknownTransport(_)) => errno::EPROTONOSUPPORT,
             ConnectError::Endpoint(_) => errno::EINVAL,
-            ConnectError::Closed => errno::ETERM,
+            ConnectError::Closed | ConnectError::EngineFailed => errno::ETERM,
         }
     }
 }
@@ -155,6 +171,10 @@ pub enum SendErrorKind {
     /// The socket was closed.
     #[error("socket is closed")]
     Closed,
+    /// The context's I/O thread stopped on an internal error; its sockets are closed and the
+    /// context cannot move messages any more (make a new one).
+    #[error("the context's I/O thread failed; its sockets are closed")]
+    EngineFailed,
     /// The socket's state machine refuses a send now (REQ awaiting a reply, REP with no request).
     #[error(transparent)]
     InvalidState(#[from] ReqError),
@@ -186,7 +206,7 @@ impl SendError {
     pub fn errno(&self) -> i32 {
         match self.kind {
             SendErrorKind::WouldBlock | SendErrorKind::Timeout => errno::EAGAIN,
-            SendErrorKind::Closed => errno::ETERM,
+            SendErrorKind::Closed | SendErrorKind::EngineFailed => errno::ETERM,
             SendErrorKind::InvalidState(_) => errno::EFSM,
             SendErrorKind::HostUnreachable => errno::EHOSTUNREACH,
             SendErrorKind::NotSupported => errno::ENOTSUP,
@@ -201,6 +221,7 @@ impl From<SendError> for io::Error {
             SendErrorKind::WouldBlock => io::ErrorKind::WouldBlock,
             SendErrorKind::Timeout => io::ErrorKind::TimedOut,
             SendErrorKind::Closed => io::ErrorKind::NotConnected,
+            SendErrorKind::EngineFailed => io::ErrorKind::BrokenPipe,
             SendErrorKind::HostUnreachable | SendErrorKind::MissingRoutingId => {
                 io::ErrorKind::HostUnreachable
             }
@@ -223,6 +244,10 @@ pub enum RecvError {
     /// The socket was closed.
     #[error("socket is closed")]
     Closed,
+    /// The context's I/O thread stopped on an internal error; its sockets are closed and the
+    /// context cannot move messages any more (make a new one).
+    #[error("the context's I/O thread failed; its sockets are closed")]
+    EngineFailed,
     /// The socket's state machine refuses a receive now (REQ with no request outstanding).
     #[error(transparent)]
     InvalidState(#[from] ReqError),
@@ -236,7 +261,7 @@ impl RecvError {
     pub fn errno(&self) -> i32 {
         match self {
             RecvError::WouldBlock | RecvError::Timeout => errno::EAGAIN,
-            RecvError::Closed => errno::ETERM,
+            RecvError::Closed | RecvError::EngineFailed => errno::ETERM,
             RecvError::InvalidState(_) => errno::EFSM,
             RecvError::NotSupported => errno::ENOTSUP,
         }
@@ -249,6 +274,7 @@ impl From<RecvError> for io::Error {
             RecvError::WouldBlock => io::ErrorKind::WouldBlock,
             RecvError::Timeout => io::ErrorKind::TimedOut,
             RecvError::Closed => io::ErrorKind::NotConnected,
+            RecvError::EngineFailed => io::ErrorKind::BrokenPipe,
             _ => io::ErrorKind::Unsupported,
         };
         io::Error::new(kind, e)

@@ -33,8 +33,8 @@ mod transport;
 pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{
-    BindError, ConnectError, DetachError, EndpointError, OptionError, RecvError, SendError,
-    SendErrorKind,
+    BindError, ConnectError, ContextError, DetachError, EndpointError, OptionError, RecvError,
+    SendError, SendErrorKind,
 };
 pub use ferrozmq_proto::pattern::ReqError;
 pub use ferrozmq_proto::{DecodeError, PeerMisbehaved, SessionError};

@@ -360,6 +360,7 @@ pub(crate) fn bind_error_kind(e: &BindError) -> io::ErrorKind {
         BindError::AddrNotAvailable(_) => io::ErrorKind::AddrNotAvailable,
         BindError::Io(e) => e.kind(),
         BindError::Closed => io::ErrorKind::NotConnected,
+        BindError::EngineFailed => io::ErrorKind::BrokenPipe,
     }
 }
 

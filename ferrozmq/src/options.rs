@@ -84,6 +84,9 @@ pub struct Options {
     pub invert_matching: bool,
     /// Keep only the newest message in each queue (set before bind/connect). Default false.
     pub conflate: bool,
+    /// PUB/XPUB: most topics kept per subscriber; further new topics from that peer are
+    /// ignored. Default 100,000 (libzmq has no limit); `None` for no limit.
+    pub max_subscriptions: Option<usize>,
 }
 
 impl Default for Options {
@@ -118,6 +121,7 @@ impl Default for Options {
             xpub_verbose: false,
             xpub_verboser: false,
             xpub_manual: false,
+            max_subscriptions: Some(DEFAULT_MAX_SUBSCRIPTIONS),
             xpub_welcome_msg: None,
             xpub_nodrop: false,
             invert_matching: false,
@@ -202,6 +206,8 @@ pub enum SocketOption {
     InvertMatching(bool),
     /// ZMQ_CONFLATE.
     Conflate(bool),
+    /// PUB/XPUB: most topics kept per subscriber (ferrozmq's own; libzmq has none).
+    MaxSubscriptions(Option<usize>),
 }
 
 impl SocketOption {
@@ -243,6 +249,7 @@ impl SocketOption {
             SocketOption::XpubNodrop(_) => "ZMQ_XPUB_NODROP",
             SocketOption::InvertMatching(_) => "ZMQ_INVERT_MATCHING",
             SocketOption::Conflate(_) => "ZMQ_CONFLATE",
+            SocketOption::MaxSubscriptions(_) => "FERROZMQ_MAX_SUBSCRIPTIONS",
         }
     }
 }
@@ -298,6 +305,7 @@ impl Options {
             SocketOption::XpubNodrop(v) => self.xpub_nodrop = v,
             SocketOption::InvertMatching(v) => self.invert_matching = v,
             SocketOption::Conflate(v) => self.conflate = v,
+            SocketOption::MaxSubscriptions(v) => self.max_subscriptions = v,
             // Actions on the socket's subscriptions, not settings: the socket applies them.
             SocketOption::Subscribe(_) | SocketOption::Unsubscribe(_) => {
                 return Err(OptionError::NotApplicable(opt.name()));
@@ -306,6 +314,10 @@ impl Options {
         Ok(())
     }
 }
+
+/// Default MAX_SUBSCRIPTIONS: far above what real subscribers use, low enough that one peer's
+/// subscriptions cost at most tens of MiB (about 154 B per topic plus its bytes).
+const DEFAULT_MAX_SUBSCRIPTIONS: usize = 100_000;
 
 /// RFC 23 §"The Identity Property": 0 to 255 bytes; libzmq reserves ids that start with a
 /// zero byte for the ones it generates.

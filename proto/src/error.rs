@@ -69,6 +69,14 @@ pub enum PeerMisbehaved {
         /// The limit in force.
         limit: u64,
     },
+    /// The frames of one message add up to more than `max_msg_size`.
+    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    MessageTooLarge {
+        /// The message's size so far, counting the frame that broke the limit.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
     /// A command frame had the MORE flag set (RFC 23 §"Framing": SHALL be zero).
     #[error("command frame with the MORE flag set")]
     CommandWithMore,

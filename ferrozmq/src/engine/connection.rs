@@ -41,6 +41,10 @@ const WRITE_BATCH: usize = 256 * 1024;
 const MAX_RUNS: usize = 64;
 /// Messages taken from the pipe per lock.
 const POP_BATCH: usize = 256;
+/// Messages decoded per step when the socket's queue has no high-water mark.
+const DECODE_STEP: usize = 1024;
+/// A batch buffer that grew past this many messages for a burst is given back once empty.
+const BATCH_KEEP: usize = 1024;
 
 /// Why a connection ended.
 #[derive(Debug)]
@@ -218,12 +222,19 @@ impl Connection {
     }
 
     /// Reads until the kernel has nothing more (edge-triggered) or the socket's queue is full.
+    ///
+    /// Input is decoded no further ahead than the room left below the socket's RCVHWM: what
+    /// does not fit stays as bytes in the read buffer (at most one read chunk), and reading
+    /// stops until the socket drains the queue. One read of tiny messages can therefore never
+    /// put more than RCVHWM messages in memory.
     fn read(
         &mut self,
         now: Instant,
         shared: &Arc<Shared>,
         token: mio::Token,
     ) -> Result<(), CloseReason> {
+        // Input an earlier pause left undecoded comes first.
+        self.decode(now, shared, token)?;
         while !self.read_paused {
             // Fill one buffer densely: allocate a new chunk only when little room is left, so
             // the frames split off it (and still queued) share few allocations.
@@ -268,20 +279,63 @@ impl Connection {
             } else {
                 (n * 2).clamp(MIN_READ, READ_CHUNK)
             };
-            if let Err(e) = self.session.handle_input(&mut self.rbuf, now) {
+            self.decode(now, shared, token)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes buffered input into the socket's queue, as far as its room allows; pauses
+    /// reading when the queue is full.
+    fn decode(
+        &mut self,
+        now: Instant,
+        shared: &Arc<Shared>,
+        token: mio::Token,
+    ) -> Result<(), CloseReason> {
+        while !self.rbuf.is_empty() {
+            let budget = self.input_budget();
+            if budget == 0 {
+                self.read_paused = true;
+                return Ok(());
+            }
+            if let Err(e) = self
+                .session
+                .handle_input_limited(&mut self.rbuf, now, budget)
+            {
                 // What came before the fault still counts (as with libzmq): a completed
                 // handshake, messages already decoded.
                 let _ = self.take_events(shared, token);
                 return Err(CloseReason::Protocol(e));
             }
-            self.take_events(shared, token)?;
+            let taken = self.take_events(shared, token)?;
+            // Fewer events than allowed: the session ran out of complete input.
+            if taken < budget || self.read_paused {
+                return Ok(());
+            }
         }
         Ok(())
     }
 
-    /// Moves session events to the socket: attach on Ready, messages in one batch.
-    fn take_events(&mut self, shared: &Arc<Shared>, token: mio::Token) -> Result<(), CloseReason> {
+    /// How many events the session may decode now: the room left below the incoming queue's
+    /// high-water mark; one before the handshake completes (the READY, after which the queue
+    /// is known).
+    fn input_budget(&self) -> usize {
+        match &self.att {
+            None => 1,
+            Some(att) => att.inp.room().unwrap_or(DECODE_STEP),
+        }
+    }
+
+    /// Moves session events to the socket: attach on Ready, messages in one batch. Returns
+    /// how many events there were.
+    fn take_events(
+        &mut self,
+        shared: &Arc<Shared>,
+        token: mio::Token,
+    ) -> Result<usize, CloseReason> {
+        let mut taken = 0;
         while let Some(ev) = self.session.poll_event() {
+            taken += 1;
             match ev {
                 SessionEvent::Ready(info) => {
                     self.handshaken = true;
@@ -317,9 +371,10 @@ impl Connection {
                 let (signal, full) = att.inp.push_batch(&mut self.batch_in);
                 fire(signal);
                 self.read_paused = full;
+                release_if_grown(&mut self.batch_in);
             }
         }
-        Ok(())
+        Ok(taken)
     }
 
     /// Writes pending output, refilling it from the socket's queue, until the kernel pushes
@@ -345,6 +400,9 @@ impl Connection {
                 }
             }
             if !self.refill() {
+                // All written and nothing queued: buffers grown for a burst go back.
+                self.session.release_idle_output();
+                release_if_grown(&mut self.batch_out);
                 return Ok(());
             }
         }
@@ -451,5 +509,12 @@ impl Connection {
             att.inp.set_writer(None);
             self.socket.detach(att.peer);
         }
+    }
+}
+
+/// Gives back an empty batch buffer that grew past [`BATCH_KEEP`] messages for a burst.
+fn release_if_grown(batch: &mut VecDeque<Message>) {
+    if batch.is_empty() && batch.capacity() > BATCH_KEEP {
+        *batch = VecDeque::new();
     }
 }

@@ -8,6 +8,7 @@
 
 mod connection;
 mod reactor;
+mod timers;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,11 +55,16 @@ pub(crate) enum Command {
     },
     /// Stop once every lingering connection is done.
     Shutdown,
+    /// Panic in the reactor thread (tests of the failure path only).
+    #[cfg(test)]
+    Crash,
 }
 
 /// Handle to a reactor thread.
 pub(crate) struct Reactor {
     shared: Arc<Shared>,
+    /// The poll instance, until [`Reactor::start`] hands it to the thread.
+    poll: Mutex<Option<mio::Poll>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -68,6 +74,8 @@ struct Shared {
     inbox: Mutex<Inbox>,
     /// The reactor is (about to be) asleep in `poll`: a producer must wake it.
     polling: AtomicBool,
+    /// The reactor thread stopped on an internal error (a panic): nothing moves any more.
+    failed: AtomicBool,
 }
 
 #[derive(Default)]
@@ -77,31 +85,57 @@ struct Inbox {
 }
 
 impl Reactor {
-    /// Starts a reactor thread.
-    ///
-    /// # Panics
-    /// If the OS refuses an epoll instance or a thread (resource exhaustion at start-up).
-    pub(crate) fn spawn() -> Reactor {
-        let poll = mio::Poll::new().expect("ferrozmq: cannot create an epoll instance");
-        let waker = Waker::new(poll.registry(), WAKER).expect("ferrozmq: cannot create a waker");
+    /// Creates the reactor's poll instance and waker; [`Reactor::start`] starts its thread.
+    pub(crate) fn new() -> std::io::Result<Reactor> {
+        let poll = mio::Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
         let shared = Arc::new(Shared {
             waker,
             inbox: Mutex::new(Inbox::default()),
             polling: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
         });
-        let s = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("ferrozmq-io".into())
-            .spawn(move || reactor::run(poll, s))
-            .expect("ferrozmq: cannot spawn the I/O thread");
-        Reactor {
+        Ok(Reactor {
             shared,
-            thread: Mutex::new(Some(thread)),
-        }
+            poll: Mutex::new(Some(poll)),
+            thread: Mutex::new(None),
+        })
     }
 
-    /// Queues a command for the reactor thread.
+    /// Starts the reactor thread. Should the thread ever stop on a panic, it marks the reactor
+    /// failed and calls `on_failure` (which closes the context's sockets, so that every
+    /// caller, blocked or not, gets an error instead of a silent stop).
+    pub(crate) fn start(&self, on_failure: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+        let Some(poll) = self.poll.lock().take() else {
+            return Ok(());
+        };
+        let shared = self.shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("ferrozmq-io".into())
+            .spawn(move || {
+                let run = std::panic::AssertUnwindSafe(|| reactor::run(poll, shared.clone()));
+                if std::panic::catch_unwind(run).is_err() {
+                    tracing::error!("ferrozmq I/O thread stopped on an internal error");
+                    shared.failed.store(true, Ordering::SeqCst);
+                    // Commands queued since will never run: drop them (and their sockets).
+                    drop(std::mem::take(&mut *shared.inbox.lock()));
+                    on_failure();
+                }
+            })?;
+        *self.thread.lock() = Some(thread);
+        Ok(())
+    }
+
+    /// True once the reactor thread stopped on an internal error.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.shared.failed.load(Ordering::SeqCst)
+    }
+
+    /// Queues a command for the reactor thread (dropped if the reactor has failed).
     pub(crate) fn send(&self, cmd: Command) {
+        if self.has_failed() {
+            return;
+        }
         self.shared.inbox.lock().commands.push(cmd);
         self.shared.wake();
     }

@@ -6,8 +6,7 @@
 //! retried) are reported here, as is the end of each connection; and `MonitorStopped` once a
 //! closed socket has no listener, connector or connection left in the engine.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,6 +17,7 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::connection::{CloseReason, Connection, Origin};
+use super::timers::{Timer, TimerQueue};
 use super::{Command, Shared, WAKER};
 use crate::endpoint::tcp_endpoint;
 use crate::monitor::{MonitorEvent, MonitorEventKind};
@@ -36,7 +36,17 @@ struct ListenerEntry {
     unlink: Option<PathBuf>,
     /// The bound endpoint, for monitor events.
     endpoint: String,
+    /// Out of descriptors: accepting is retried at this time (or sooner, when one of our
+    /// connections closes), since an edge-triggered poll reports no new edge while the
+    /// backlog stays non-empty.
+    retry_at: Option<Instant>,
 }
+
+/// How long a listener that ran out of descriptors waits before trying to accept again,
+/// unless a connection of this reactor closes first.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// RECONNECT_IVL when the option is unset.
+const DEFAULT_RECONNECT_IVL: Duration = Duration::from_millis(100);
 
 /// A `connect`: keeps one connection up, reconnecting with back-off.
 struct Connector {
@@ -49,24 +59,11 @@ struct Connector {
     ivl: Duration,
     /// The connection in progress or up.
     active: Option<usize>,
-    /// Bumped to cancel a pending reconnect timer.
-    gen: u64,
+    /// When the pending reconnect timer fires, if one is pending.
+    timer_at: Option<Instant>,
     /// Set once the socket closed with messages still queued for this connect: keep trying
     /// until they are flushed or this deadline passes (`Some(None)`: no deadline).
     linger: Option<Option<Instant>>,
-}
-
-#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
-enum Timer {
-    Conn {
-        token: usize,
-        gen: u64,
-    },
-    Reconnect {
-        socket_id: u64,
-        connect_id: u64,
-        gen: u64,
-    },
 }
 
 struct Reactor {
@@ -74,7 +71,9 @@ struct Reactor {
     shared: Arc<Shared>,
     entries: Slab<Entry>,
     connectors: HashMap<(u64, u64), Connector>,
-    timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    timers: TimerQueue,
+    /// Listeners waiting to accept again (see [`ListenerEntry::retry_at`]).
+    stalled: Vec<usize>,
     next_gen: u64,
     shutting_down: bool,
 }
@@ -86,7 +85,8 @@ pub(super) fn run(poll: Poll, shared: Arc<Shared>) {
         shared,
         entries: Slab::new(),
         connectors: HashMap::new(),
-        timers: BinaryHeap::new(),
+        timers: TimerQueue::default(),
+        stalled: Vec::new(),
         next_gen: 1,
         shutting_down: false,
     };
@@ -101,8 +101,8 @@ pub(super) fn run(poll: Poll, shared: Arc<Shared>) {
         let now = Instant::now();
         let mut timeout = r
             .timers
-            .peek()
-            .map(|Reverse((t, _))| t.saturating_duration_since(now));
+            .next_deadline()
+            .map(|t| t.saturating_duration_since(now));
         r.shared.polling.store(true, Ordering::SeqCst);
         {
             let inbox = r.shared.inbox.lock();
@@ -191,6 +191,7 @@ impl Reactor {
                     bind_id,
                     unlink,
                     endpoint,
+                    retry_at: None,
                 }));
                 self.accept(token, now);
             }
@@ -206,7 +207,7 @@ impl Reactor {
                 let ivl = socket
                     .options()
                     .reconnect_ivl
-                    .unwrap_or(Duration::from_millis(100));
+                    .unwrap_or(DEFAULT_RECONNECT_IVL);
                 let key = (socket.id, connect_id);
                 let endpoint = target_endpoint(&target);
                 self.connectors.insert(
@@ -218,7 +219,7 @@ impl Reactor {
                         peer,
                         ivl,
                         active: None,
-                        gen: 0,
+                        timer_at: None,
                         linger: None,
                     },
                 );
@@ -239,7 +240,7 @@ impl Reactor {
                 socket_id,
                 connect_id,
             } => {
-                if let Some(c) = self.connectors.remove(&(socket_id, connect_id)) {
+                if let Some(c) = self.remove_connector((socket_id, connect_id)) {
                     if let Some(t) = c.active {
                         self.close_entry(t, CloseReason::Local);
                     }
@@ -250,17 +251,21 @@ impl Reactor {
                 self.close_socket(socket.id, linger, now);
                 self.stop_monitor_if_done(&socket, true);
             }
+            #[cfg(test)]
+            Command::Crash => panic!("reactor crash requested by a test"),
             Command::Shutdown => {
                 self.shutting_down = true;
                 // Only connects still flushing within their LINGER outlive the shutdown.
-                let mut dropped = Vec::new();
-                self.connectors.retain(|_, c| {
-                    let keep = c.linger.is_some();
-                    if !keep {
-                        dropped.push(c.socket.clone());
-                    }
-                    keep
-                });
+                let idle: Vec<_> = self
+                    .connectors
+                    .iter()
+                    .filter_map(|(k, c)| c.linger.is_none().then_some(*k))
+                    .collect();
+                let dropped: Vec<_> = idle
+                    .into_iter()
+                    .filter_map(|k| self.remove_connector(k))
+                    .map(|c| c.socket)
+                    .collect();
                 // Every socket was closed before the shutdown; a connection not lingering
                 // has nothing left to wait for.
                 let idle: Vec<usize> = self
@@ -310,21 +315,25 @@ impl Reactor {
 
     /// A socket closed: listeners and connectors go now; connections flush for `linger`.
     fn close_socket(&mut self, socket_id: u64, linger: Option<Duration>, now: Instant) {
-        let deadline = linger.map(|d| now + d);
-        self.connectors.retain(|(s, _), c| {
-            if *s != socket_id {
-                return true;
+        // A LINGER too long to represent is as good as no deadline at all.
+        let deadline = linger.and_then(|d| now.checked_add(d));
+        let mut gone = Vec::new();
+        for (key, c) in self.connectors.iter_mut() {
+            if key.0 != socket_id {
+                continue;
             }
             // A connect whose queue still holds messages keeps trying within LINGER, as
             // libzmq does; one with nothing queued goes now.
             let pending = c.peer.is_some_and(|p| c.socket.has_pending_output(p));
             if pending && linger != Some(Duration::ZERO) {
                 c.linger = Some(deadline);
-                true
             } else {
-                false
+                gone.push(*key);
             }
-        });
+        }
+        for key in gone {
+            self.remove_connector(key);
+        }
         let tokens: Vec<usize> = self
             .entries
             .iter()
@@ -337,7 +346,7 @@ impl Reactor {
         for t in tokens {
             let keep = match self.entries.get_mut(t) {
                 Some(Entry::Conn(c)) => {
-                    c.linger = Some(linger.map(|d| now + d));
+                    c.linger = Some(deadline);
                     linger != Some(Duration::ZERO) && c.att.is_some() && !c.flushed()
                 }
                 _ => false,
@@ -383,13 +392,41 @@ impl Reactor {
                     report_accept_failed(&socket, &l.endpoint, &e);
                 }
                 Err(e) => {
-                    // EMFILE and friends: skip this round; the next readiness edge retries.
+                    // EMFILE and friends: the backlog stays non-empty, so no new edge will
+                    // come. Retry on a timer, or as soon as one of our connections closes.
                     tracing::warn!("accept failed: {e}");
                     report_accept_failed(&socket, &l.endpoint, &e);
+                    self.stall_listener(token, now);
                     return;
                 }
             }
         }
+    }
+
+    /// Schedules another accept on a listener that ran out of descriptors.
+    fn stall_listener(&mut self, token: usize, now: Instant) {
+        let Some(Entry::Listener(l)) = self.entries.get_mut(token) else {
+            return;
+        };
+        if l.retry_at.is_none() {
+            l.retry_at = self.timers.reschedule(
+                Timer::Accept { token },
+                None,
+                now.checked_add(ACCEPT_RETRY),
+            );
+            self.stalled.push(token);
+        }
+    }
+
+    /// Accepts again on a stalled listener (its timer fired, or descriptors were freed).
+    fn retry_accept(&mut self, token: usize, now: Instant) {
+        let Some(Entry::Listener(l)) = self.entries.get_mut(token) else {
+            return;
+        };
+        self.timers
+            .reschedule(Timer::Accept { token }, l.retry_at.take(), None);
+        self.stalled.retain(|&t| t != token);
+        self.accept(token, now);
     }
 
     /// Registers a connection; the caller drives it once its bookkeeping is in place.
@@ -430,7 +467,7 @@ impl Reactor {
                         .socket
                         .options()
                         .reconnect_ivl
-                        .unwrap_or(Duration::from_millis(100));
+                        .unwrap_or(DEFAULT_RECONNECT_IVL);
                 }
             }
         }
@@ -441,25 +478,17 @@ impl Reactor {
         }
     }
 
-    /// Puts the connection's next deadline in the timer heap if it changed.
+    /// Moves the connection's timer to its next deadline (one live entry per connection).
     fn schedule(&mut self, token: usize) {
         let Some(Entry::Conn(c)) = self.entries.get_mut(token) else {
             return;
         };
-        let Some(t) = c.deadline() else { return };
-        if c.timer_at != Some(t) {
-            c.timer_at = Some(t);
-            self.timers
-                .push(Reverse((t, Timer::Conn { token, gen: c.gen })));
-        }
+        let timer = Timer::Conn { token, gen: c.gen };
+        c.timer_at = self.timers.reschedule(timer, c.timer_at, c.deadline());
     }
 
     fn run_timers(&mut self, now: Instant) {
-        while let Some(Reverse((t, timer))) = self.timers.peek().copied() {
-            if t > now {
-                break;
-            }
-            self.timers.pop();
+        while let Some((t, timer)) = self.timers.pop_due(now) {
             match timer {
                 Timer::Conn { token, gen } => {
                     let Some(Entry::Conn(c)) = self.entries.get_mut(token) else {
@@ -482,17 +511,17 @@ impl Reactor {
                 Timer::Reconnect {
                     socket_id,
                     connect_id,
-                    gen,
                 } => {
                     let key = (socket_id, connect_id);
-                    if self
-                        .connectors
-                        .get(&key)
-                        .is_some_and(|c| c.gen == gen && c.active.is_none())
-                    {
+                    let Some(c) = self.connectors.get_mut(&key) else {
+                        continue;
+                    };
+                    c.timer_at = None;
+                    if c.active.is_none() {
                         self.start_connect(key, now);
                     }
                 }
+                Timer::Accept { token } => self.retry_accept(token, now),
             }
         }
     }
@@ -502,7 +531,7 @@ impl Reactor {
             return;
         };
         if c.linger.flatten().is_some_and(|d| d <= now) {
-            if let Some(c) = self.connectors.remove(&key) {
+            if let Some(c) = self.remove_connector(key) {
                 self.stop_monitor_if_done(&c.socket, false);
             }
             return;
@@ -562,7 +591,7 @@ impl Reactor {
                 Some(_) => !flushed && !expired,
             };
         if !retry {
-            if let Some(c) = self.connectors.remove(&key) {
+            if let Some(c) = self.remove_connector(key) {
                 self.stop_monitor_if_done(&c.socket, false);
             }
             return;
@@ -573,21 +602,32 @@ impl Reactor {
         }
         if let Some(max) = opts.reconnect_ivl_max {
             if max > c.ivl {
-                c.ivl = (c.ivl * 2).min(max);
+                c.ivl = c.ivl.saturating_mul(2).min(max);
             }
         }
         c.socket.monitor.emit(|| {
             let kind = MonitorEventKind::ConnectRetried { interval: delay };
             MonitorEvent::new(kind, c.endpoint.clone(), None)
         });
-        c.gen += 1;
-        let gen = c.gen;
         let timer = Timer::Reconnect {
             socket_id: key.0,
             connect_id: key.1,
-            gen,
         };
-        self.timers.push(Reverse((now + delay, timer)));
+        // An interval too long to represent never comes due: no retry.
+        c.timer_at = self
+            .timers
+            .reschedule(timer, c.timer_at, now.checked_add(delay));
+    }
+
+    /// Forgets a connector and its pending reconnect timer.
+    fn remove_connector(&mut self, key: (u64, u64)) -> Option<Connector> {
+        let c = self.connectors.remove(&key)?;
+        let timer = Timer::Reconnect {
+            socket_id: key.0,
+            connect_id: key.1,
+        };
+        self.timers.reschedule(timer, c.timer_at, None);
+        Some(c)
     }
 
     fn close_entry(&mut self, token: usize, reason: CloseReason) {
@@ -597,6 +637,9 @@ impl Reactor {
         match entry {
             Entry::Listener(mut l) => {
                 let _ = self.poll.registry().deregister(&mut l.listener);
+                self.timers
+                    .reschedule(Timer::Accept { token }, l.retry_at, None);
+                self.stalled.retain(|&t| t != token);
                 if let Some(path) = l.unlink {
                     let _ = std::fs::remove_file(path);
                 }
@@ -611,6 +654,8 @@ impl Reactor {
                 }
                 tracing::debug!(peer = %c.peer_name, "connection closed: {reason}");
                 let _ = self.poll.registry().deregister(&mut c.stream);
+                self.timers
+                    .reschedule(Timer::Conn { token, gen: c.gen }, c.timer_at, None);
                 c.detach();
                 // Reported after the detach, so a monitor that sees the disconnection finds
                 // the peer gone from the socket; before the reconnect, so `ConnectRetried`
@@ -627,6 +672,12 @@ impl Reactor {
                     }
                 }
                 self.stop_monitor_if_done(&c.socket, false);
+                // Its descriptor is free now: a listener that ran out may accept again.
+                drop(c);
+                let now = Instant::now();
+                for token in std::mem::take(&mut self.stalled) {
+                    self.retry_accept(token, now);
+                }
             }
         }
     }

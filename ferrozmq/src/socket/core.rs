@@ -193,6 +193,15 @@ impl SocketCore {
             .is_some_and(|p| !p.out.is_empty())
     }
 
+    /// Why calls on a closed socket fail: closed by the user, or by a failed I/O thread.
+    pub(crate) fn closed_kind(&self) -> SendErrorKind {
+        if self.ctx.reactor.has_failed() {
+            SendErrorKind::EngineFailed
+        } else {
+            SendErrorKind::Closed
+        }
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.state.lock().closed
     }
@@ -389,7 +398,7 @@ impl SocketCore {
             // What the peer sent before it went still counts (its subscriptions, then their
             // removal with the peer).
             st.pattern
-                .on_input(peer, &mut st.fq, &st.peers, &st.options, &mut signals);
+                .drain_input(peer, &st.peers, &st.options, &mut signals);
         }
         st.pattern.on_detach(peer, remove, &st.options);
         if let Some(p) = st.peers.get(&peer) {
@@ -417,7 +426,7 @@ impl SocketCore {
             let publisher = matches!(st.pattern, Pattern::Pub(_));
             if publisher {
                 st.pattern
-                    .on_input(peer, &mut st.fq, &st.peers, &st.options, &mut signals);
+                    .drain_input(peer, &st.peers, &st.options, &mut signals);
             }
             st.pattern.on_detach(peer, true, &st.options);
             if let Some(p) = st.peers.remove(&peer) {
@@ -503,7 +512,7 @@ impl SocketCore {
         let mut timer = WaitTimer::new(wait.or_configured(st.options.sndtimeo));
         loop {
             if st.closed {
-                return Err(SendError::new(SendErrorKind::Closed, msg));
+                return Err(SendError::new(self.closed_kind(), msg));
             }
             let s = &mut *st;
             match s.pattern.send(&s.peers, &s.options, msg, &mut signals) {
@@ -537,7 +546,10 @@ impl SocketCore {
         let mut timer = WaitTimer::new(wait.or_configured(st.options.rcvtimeo));
         loop {
             if st.closed {
-                return Err(RecvError::Closed);
+                return Err(match self.closed_kind() {
+                    SendErrorKind::EngineFailed => RecvError::EngineFailed,
+                    _ => RecvError::Closed,
+                });
             }
             match self.recv_locked(&mut st, &mut signals)? {
                 Some(m) => {

@@ -14,7 +14,10 @@ use std::time::Duration;
 use self::core::{SocketCore, Wait};
 use crate::endpoint::Endpoint;
 use crate::engine::Command;
-use crate::error::{BindError, ConnectError, DetachError, OptionError, RecvError, SendError};
+use crate::error::{
+    BindError, ConnectError, ContextError, DetachError, OptionError, RecvError, SendError,
+    SendErrorKind,
+};
 use crate::monitor::{bind_error_kind, Monitor, MonitorEvent, MonitorEventKind};
 use crate::transport::{bind_ipc, bind_tcp, Listener, Target};
 use crate::{Context, Message, Options, SocketOption, SocketType};
@@ -49,9 +52,18 @@ impl Drop for Handle {
 }
 
 impl Socket {
-    /// A socket in the process-wide default context.
+    /// A socket in the process-wide default context ([`Context::global`]), whose queued
+    /// messages are flushed within LINGER when the process exits.
+    ///
+    /// # Panics
+    /// If the default context's I/O thread cannot start; see [`Socket::try_new`].
     pub fn new(socket_type: SocketType) -> Socket {
         Context::global().socket(socket_type)
+    }
+
+    /// A socket in the process-wide default context, or why its I/O thread could not start.
+    pub fn try_new(socket_type: SocketType) -> Result<Socket, ContextError> {
+        Ok(Context::try_global()?.socket(socket_type))
     }
 
     pub(crate) fn from_core(core: Arc<SocketCore>, ctx: Context) -> Socket {
@@ -79,7 +91,7 @@ impl Socket {
         let (listener, resolved, unlink) = match self.open_listener(endpoint) {
             Ok(opened) => opened,
             Err(e) => {
-                if !matches!(e, BindError::Closed) {
+                if !matches!(e, BindError::Closed | BindError::EngineFailed) {
                     core.monitor.emit(|| {
                         let kind = MonitorEventKind::BindFailed {
                             error: bind_error_kind(&e),
@@ -120,7 +132,10 @@ impl Socket {
         let core = self.core();
         let opts = core.options();
         if core.is_closed() {
-            return Err(BindError::Closed);
+            return Err(match core.closed_kind() {
+                SendErrorKind::EngineFailed => BindError::EngineFailed,
+                _ => BindError::Closed,
+            });
         }
         Ok(match &ep {
             Endpoint::Tcp { host, port } => {
@@ -167,7 +182,10 @@ impl Socket {
         let (connect_id, peer) = {
             let mut st = core.lock();
             if st.closed {
-                return Err(ConnectError::Closed);
+                return Err(match core.closed_kind() {
+                    SendErrorKind::EngineFailed => ConnectError::EngineFailed,
+                    _ => ConnectError::Closed,
+                });
             }
             let id = st.next_endpoint_id;
             st.next_endpoint_id += 1;

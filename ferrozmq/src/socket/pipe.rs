@@ -271,6 +271,12 @@ impl Pipe {
         self.len() == 0
     }
 
+    /// How many more messages fit below the high-water mark (`None`: no mark). A snapshot:
+    /// exact for the single writer, since a reader can only make more room.
+    pub(crate) fn room(&self) -> Option<usize> {
+        (self.hwm != 0 && !self.conflate).then(|| self.hwm.saturating_sub(self.len()))
+    }
+
     /// True if a push would be refused for lack of room.
     pub(crate) fn is_full(&self) -> bool {
         self.hwm != 0 && self.len() >= self.hwm

@@ -37,8 +37,16 @@ pub(crate) struct Publisher {
     /// XPUB_NODROP: the targets that had no room for the last refused message. The socket is
     /// writable again once they all have room (they are marked to signal when they drain).
     blocked: PeerSet,
-    /// XPUB: messages waiting for `recv`, with the peer they came from.
+    /// XPUB: messages waiting for `recv`, with the peer they came from. At most RCVHWM:
+    /// beyond it, peers' input waits in their pipes (and their connections stop reading).
     pending: VecDeque<(Option<PeerId>, Message)>,
+    /// XPUB: peers whose input was left in their pipes because `pending` was full; taken
+    /// when `recv` makes room.
+    stalled: PeerSet,
+    /// Topics each peer holds (in `trie`, or `requested` under XPUB_MANUAL), checked
+    /// against MAX_SUBSCRIPTIONS.
+    counts: PeerMap<usize>,
+
     /// XPUB_MANUAL: the peer of the subscription the user received last; `Subscribe` and
     /// `Unsubscribe` options apply to it (libzmq: the pipe of the last message received).
     last_sender: Option<PeerId>,
@@ -54,6 +62,8 @@ impl Publisher {
             targets: PeerSet::default(),
             blocked: PeerSet::default(),
             pending: VecDeque::new(),
+            stalled: PeerSet::default(),
+            counts: PeerMap::default(),
             last_sender: None,
         }
     }
@@ -86,6 +96,8 @@ impl Publisher {
     pub(crate) fn on_detach(&mut self, peer: PeerId, opts: &Options) {
         self.attached.remove(&peer);
         self.blocked.remove(&peer);
+        self.stalled.remove(&peer);
+        self.counts.remove(&peer);
         if self.last_sender == Some(peer) {
             self.last_sender = None;
         }
@@ -105,8 +117,9 @@ impl Publisher {
         });
     }
 
-    /// Takes everything a peer sent: subscriptions update the trie; XPUB keeps what its user
-    /// should see. True if XPUB's `recv` queue went from empty to non-empty.
+    /// Takes what a peer sent: subscriptions update the trie; XPUB keeps what its user should
+    /// see, up to RCVHWM messages (the rest waits in the peer's pipe until `recv` makes
+    /// room). True if XPUB's `recv` queue went from empty to non-empty.
     pub(crate) fn on_input(
         &mut self,
         peer: PeerId,
@@ -114,11 +127,48 @@ impl Publisher {
         opts: &Options,
         signals: &mut Signals,
     ) -> bool {
+        let limit = match (self.xpub, opts.rcvhwm) {
+            (true, hwm) if hwm > 0 => hwm,
+            _ => usize::MAX,
+        };
+        self.take_input(peer, peers, opts, signals, limit)
+    }
+
+    /// Takes everything a departing peer sent, whatever `pending` holds: its subscriptions
+    /// must be applied before they are removed with the peer.
+    pub(crate) fn drain_input(
+        &mut self,
+        peer: PeerId,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) -> bool {
+        self.stalled.remove(&peer);
+        self.take_input(peer, peers, opts, signals, usize::MAX)
+    }
+
+    fn take_input(
+        &mut self,
+        peer: PeerId,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+        limit: usize,
+    ) -> bool {
         let was_empty = self.pending.is_empty();
         let Some(p) = peers.get(&peer) else {
             return false;
         };
-        while let Some((msg, s)) = p.inp.try_pop() {
+        loop {
+            if self.pending.len() >= limit {
+                if !p.inp.is_empty() {
+                    self.stalled.insert(peer);
+                }
+                break;
+            }
+            let Some((msg, s)) = p.inp.try_pop() else {
+                break;
+            };
             signals.extend(s);
             self.handle_input(peer, msg, opts);
         }
@@ -133,7 +183,11 @@ impl Publisher {
             }
             return;
         };
-        if self.xpub && opts.xpub_manual {
+        let manual = self.xpub && opts.xpub_manual;
+        if !self.count_subscription(manual, subscribe, topic, peer, opts) {
+            return;
+        }
+        if manual {
             // The user decides, with Subscribe/Unsubscribe options, for this peer; what the
             // peer asked for is remembered to report it if the peer leaves.
             if subscribe {
@@ -154,6 +208,37 @@ impl Publisher {
         if self.xpub && deliver {
             self.pending.push_back((Some(peer), msg));
         }
+    }
+
+    /// Keeps each peer's number of topics; false if a new topic would take the peer past
+    /// MAX_SUBSCRIPTIONS (the subscription is then ignored: not applied, not reported).
+    fn count_subscription(
+        &mut self,
+        manual: bool,
+        subscribe: bool,
+        topic: &[u8],
+        peer: PeerId,
+        opts: &Options,
+    ) -> bool {
+        let table = if manual {
+            &mut self.requested
+        } else {
+            &mut self.trie
+        };
+        let held = table.is_subscribed(topic, peer);
+        let count = self.counts.entry(peer).or_default();
+        match (subscribe, held) {
+            (true, false) => {
+                if opts.max_subscriptions.is_some_and(|max| *count >= max) {
+                    tracing::debug!(?peer, "subscription refused: MAX_SUBSCRIPTIONS reached");
+                    return false;
+                }
+                *count += 1;
+            }
+            (false, true) => *count = count.saturating_sub(1),
+            _ => {}
+        }
+        true
     }
 
     /// XPUB_MANUAL: the user's Subscribe/Unsubscribe, for the peer whose subscription it
@@ -207,16 +292,28 @@ impl Publisher {
 
     /// XPUB: the next subscription (or upstream message) for the user. Under XPUB_MANUAL its
     /// peer becomes the one `Subscribe` applies to.
-    pub(crate) fn recv(&mut self) -> Result<Option<Message>, RecvError> {
+    pub(crate) fn recv(
+        &mut self,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
+    ) -> Result<Option<Message>, RecvError> {
         if !self.xpub {
             return Err(RecvError::NotSupported);
         }
-        Ok(self.pending.pop_front().map(|(peer, msg)| {
+        let got = self.pending.pop_front().map(|(peer, msg)| {
             if peer.is_some() {
                 self.last_sender = peer;
             }
             msg
-        }))
+        });
+        // Room again: take input that waited in the peers' pipes.
+        if !self.stalled.is_empty() && self.pending.len() < opts.rcvhwm.div_ceil(2) {
+            for peer in std::mem::take(&mut self.stalled).iter() {
+                self.on_input(*peer, peers, opts, signals);
+            }
+        }
+        Ok(got)
     }
 
     pub(crate) fn can_recv(&self) -> bool {

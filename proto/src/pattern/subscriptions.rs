@@ -50,6 +50,13 @@ impl SubscriptionTrie {
             .unwrap_or(false)
     }
 
+    /// True if `peer` is subscribed to exactly `topic`.
+    pub fn is_subscribed(&mut self, topic: &[u8], peer: PeerId) -> bool {
+        self.trie
+            .update(topic, |peers| peers.contains(peer))
+            .unwrap_or(false)
+    }
+
     /// Drops every subscription of `peer` (it disconnected), calling `removed(topic, last)`
     /// for each of its topics, `last` telling whether the topic thereby lost its last
     /// subscriber (RFC 29 §"The XPUB Socket Type": "if the subscriber peer disconnects

@@ -7,6 +7,10 @@
 //! 2. Whenever bytes arrive: [`Session::handle_input`] with the read buffer; the session
 //!    consumes complete units from the front (splitting frames off without copying) and leaves
 //!    a partial tail in the buffer. Then drain [`Session::poll_event`].
+//!    [`Session::handle_input_limited`] stops once a given number of events wait: the engine
+//!    uses it to decode no further ahead of the socket's RCVHWM than the room left, keeping the
+//!    rest as bytes in its read buffer; call it again (with or without new bytes) once the
+//!    events were taken and room appeared.
 //! 3. Whenever the socket is writable: write [`Session::pending_output`], then
 //!    [`Session::consume_output`] with the number of bytes written.
 //! 4. Timers: sleep until [`Session::poll_timeout`], then call [`Session::handle_timeout`].
@@ -130,6 +134,15 @@ pub struct Session {
     timers: Timers,
     /// Sends made before the handshake finished.
     early: Vec<EarlySend>,
+    /// Payload bytes of the message being received (`partial`), checked against
+    /// `max_msg_size` as a whole.
+    partial_bytes: u64,
+    /// Input bytes left undecoded in the caller's buffer by the last call: only bytes beyond
+    /// them are new, and count as a sign of life.
+    unconsumed: usize,
+    /// Output stream position just past our last PONG: while it is unwritten, another PING
+    /// gets no second PONG (at most one pending, as libzmq).
+    pong_end: Option<u64>,
 }
 
 /// Where the session is (RFC 23 §"Overall Behavior").
@@ -155,6 +168,8 @@ const MINOR: u8 = 1;
 const HANDSHAKE_COMMAND_LIMIT: u64 = 1 << 20;
 /// Commands after the handshake may be this large even under a smaller `max_msg_size`.
 const MIN_COMMAND_LIMIT: u64 = 1 << 16;
+/// Output capacity kept once everything was written; more, grown for a burst, is given back.
+const OUTPUT_KEEP: usize = 64 * 1024;
 /// Our ERROR reason when the peer's socket type is wrong.
 const BAD_SOCKET_TYPE: &[u8] = b"incompatible socket type";
 
@@ -191,19 +206,36 @@ impl Session {
             partial: Message::new(),
             minor: MINOR,
             early: Vec::new(),
+            partial_bytes: 0,
+            unconsumed: 0,
+            pong_end: None,
         }
     }
 
     /// Feeds received bytes; consumes what it can from the front of `buf`.
     pub fn handle_input(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), SessionError> {
+        self.handle_input_limited(buf, now, usize::MAX)
+    }
+
+    /// As [`Session::handle_input`], but decodes no further once `max_events` events wait
+    /// in [`Session::poll_event`] (checked between messages, so a multipart message is never
+    /// split): the rest stays in `buf` for a later call. Bytes that an earlier call left in
+    /// `buf` are not counted again as a sign of life.
+    pub fn handle_input_limited(
+        &mut self,
+        buf: &mut BytesMut,
+        now: Instant,
+        max_events: usize,
+    ) -> Result<(), SessionError> {
         if let State::Dead(err) = &self.state {
             return Err(err.clone());
         }
-        if buf.is_empty() {
-            return Ok(());
+        if buf.len() > self.unconsumed {
+            // RFC 37 §"Connection Heartbeating": any traffic is a sign of life.
+            self.timers.on_received();
         }
-        self.timers.on_received();
-        let result = self.read(buf, now);
+        let result = self.read(buf, now, max_events);
+        self.unconsumed = buf.len();
         if let Err(err) = &result {
             self.state = State::Dead(err.clone());
         }
@@ -234,6 +266,12 @@ impl Session {
     /// Marks `n` bytes of [`Session::pending_output`] as written.
     pub fn consume_output(&mut self, n: usize) {
         self.out.consume(n);
+    }
+
+    /// Gives back output buffer capacity grown for a burst (more than 64 KiB), if everything
+    /// was written; the engine calls it when it has nothing more to send.
+    pub fn release_idle_output(&mut self) {
+        self.out.shrink_if_idle(OUTPUT_KEEP);
     }
 
     /// Encodes a message for sending (only after Ready). An empty message is one empty frame.
@@ -292,14 +330,19 @@ impl Session {
     }
 
     /// Runs the input through each stage in turn until it runs out.
-    fn read(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), SessionError> {
+    fn read(
+        &mut self,
+        buf: &mut BytesMut,
+        now: Instant,
+        max_events: usize,
+    ) -> Result<(), SessionError> {
         if matches!(self.state, State::ExpectGreeting(_)) && !self.read_greeting(buf)? {
             return Ok(());
         }
         if matches!(self.state, State::Handshaking(_)) && !self.read_handshake(buf, now)? {
             return Ok(());
         }
-        self.read_traffic(buf, now)
+        self.read_traffic(buf, now, max_events)
     }
 
     /// Returns true once the peer's greeting has been consumed.
@@ -411,11 +454,31 @@ impl Session {
     }
 
     /// The hot loop: frames off the front of `buf` until a partial one remains.
-    fn read_traffic(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), SessionError> {
+    fn read_traffic(
+        &mut self,
+        buf: &mut BytesMut,
+        now: Instant,
+        max_events: usize,
+    ) -> Result<(), SessionError> {
         loop {
+            if self.events.len() >= max_events && self.partial.is_empty() {
+                return Ok(());
+            }
             let Some(header) = FrameHeader::decode(buf, &self.limits)? else {
                 return Ok(());
             };
+            if header.flags & FLAG_COMMAND == 0 {
+                // MAXMSGSIZE bounds the whole message, not each frame: a peer cannot grow a
+                // message without limit out of frames that are each small enough.
+                let total = self.partial_bytes.saturating_add(header.body_len as u64);
+                if total > self.limits.message {
+                    return Err(PeerMisbehaved::MessageTooLarge {
+                        size: total,
+                        limit: self.limits.message,
+                    }
+                    .into());
+                }
+            }
             let Some(body) = header.split_body(buf) else {
                 return Ok(());
             };
@@ -424,9 +487,11 @@ impl Session {
                 self.handle_command(command, now)?;
                 continue;
             }
+            self.partial_bytes += header.body_len as u64;
             self.partial.push_back(body);
             if header.flags & FLAG_MORE == 0 {
                 let msg = std::mem::take(&mut self.partial);
+                self.partial_bytes = 0;
                 self.deliver(msg);
             }
         }
@@ -455,8 +520,13 @@ impl Session {
                 context,
             } => {
                 // RFC 37: "it SHALL respond with a PONG command that echoes the ping-context".
+                // One PONG pending at most (as libzmq): a peer that PINGs without reading
+                // our answers cannot grow our output.
                 self.timers.on_peer_ping(now, ttl_deciseconds);
-                put_command(self.out.staging(), b"PONG", &[&context]);
+                if !self.pong_end.is_some_and(|end| self.out.holds_until(end)) {
+                    put_command(self.out.staging(), b"PONG", &[&context]);
+                    self.pong_end = Some(self.out.end());
+                }
             }
             Command::Pong { .. } => {} // all traffic already counted as a sign of life
             Command::Subscribe(topic) => self.events.push_back(SessionEvent::Subscribe(topic)),

@@ -20,6 +20,9 @@ pub(crate) struct Output {
     staging: BytesMut,
     /// Total bytes queued (chunks and staging).
     queued_in_chunks: usize,
+    /// Bytes consumed (written) since the session began: with [`Output::end`], positions in
+    /// the output stream that stay valid as the front is consumed.
+    consumed: u64,
 }
 
 impl Output {
@@ -28,6 +31,27 @@ impl Output {
             chunks: VecDeque::new(),
             staging: BytesMut::with_capacity(n),
             queued_in_chunks: 0,
+            consumed: 0,
+        }
+    }
+
+    /// The stream position just after the last queued byte.
+    pub(crate) fn end(&self) -> u64 {
+        self.consumed + self.len() as u64
+    }
+
+    /// True while the byte at stream position `pos - 1` is still queued (not yet written).
+    pub(crate) fn holds_until(&self, pos: u64) -> bool {
+        pos > self.consumed
+    }
+
+    /// Gives back buffer capacity grown for a burst, once everything was written.
+    pub(crate) fn shrink_if_idle(&mut self, keep: usize) {
+        if self.len() == 0 && self.staging.capacity() > keep {
+            self.staging = BytesMut::with_capacity(keep);
+        }
+        if self.chunks.is_empty() && self.chunks.capacity() > 16 {
+            self.chunks = VecDeque::new();
         }
     }
 
@@ -79,6 +103,8 @@ impl Output {
 
     /// Drops the first `n` queued bytes (those written).
     pub(crate) fn consume(&mut self, mut n: usize) {
+        n = n.min(self.len());
+        self.consumed += n as u64;
         while n > 0 {
             let Some(front) = self.chunks.front_mut() else {
                 self.staging.advance(n.min(self.staging.len()));
