@@ -117,7 +117,17 @@ impl Context {
         let id = inner.next_socket_id.fetch_add(1, Ordering::Relaxed);
         let core = SocketCore::new(id, socket_type, inner.clone());
         inner.sockets.lock().insert(id, Arc::downgrade(&core));
+        if inner.reactor.has_failed() {
+            // Nothing would ever move its messages: every call says so at once.
+            core.close();
+        }
         Socket::from_core(core, self.clone())
+    }
+
+    /// The context's reactor (tests of the failure path).
+    #[cfg(test)]
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.shell.inner.reactor
     }
 
     /// Closes every socket of this context (each flushing for at most its LINGER) and stops the

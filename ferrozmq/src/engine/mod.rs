@@ -187,3 +187,40 @@ impl std::fmt::Debug for Reactor {
         f.debug_struct("Reactor").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Command;
+    use crate::{Context, RecvError, SendErrorKind, SocketType};
+
+    #[test]
+    fn a_reactor_panic_fails_every_call_instead_of_hanging() {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull);
+        let ep = pull.bind("tcp://127.0.0.1:*").unwrap();
+        let push = ctx.socket(SocketType::Push);
+        push.connect(&ep).unwrap();
+        push.send("before").unwrap();
+        assert!(pull.recv_timeout(Some(Duration::from_secs(10))).is_ok());
+        let blocked = {
+            let pull = pull.clone();
+            std::thread::spawn(move || pull.recv())
+        };
+        ctx.reactor().send(Command::Crash);
+        // The blocked receiver is released with the cause, not left hanging.
+        assert_eq!(blocked.join().unwrap(), Err(RecvError::EngineFailed));
+        let err = push.send("after").unwrap_err();
+        assert_eq!(err.kind(), SendErrorKind::EngineFailed);
+        assert!(matches!(
+            push.connect(&ep),
+            Err(crate::ConnectError::EngineFailed)
+        ));
+        // A socket made afterwards fails at once too.
+        let late = ctx.socket(SocketType::Pull);
+        assert_eq!(late.try_recv(), Err(RecvError::EngineFailed));
+        // And the context still terminates (the thread is gone; nothing waits for it).
+        ctx.terminate();
+    }
+}
