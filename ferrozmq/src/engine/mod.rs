@@ -128,7 +128,7 @@ impl Reactor {
 
     /// True once the reactor thread stopped on an internal error.
     pub(crate) fn has_failed(&self) -> bool {
-        self.shared.failed.load(Ordering::SeqCst)
+        self.shared.failed.load(Ordering::Acquire)
     }
 
     /// Queues a command for the reactor thread (dropped if the reactor has failed).

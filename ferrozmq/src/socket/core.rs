@@ -511,7 +511,7 @@ impl SocketCore {
         let mut st = self.state.lock();
         let mut timer = WaitTimer::new(wait.or_configured(st.options.sndtimeo));
         loop {
-            if st.closed {
+            if st.closed || self.ctx.reactor.has_failed() {
                 return Err(SendError::new(self.closed_kind(), msg));
             }
             let s = &mut *st;
@@ -545,7 +545,7 @@ impl SocketCore {
         let mut st = self.state.lock();
         let mut timer = WaitTimer::new(wait.or_configured(st.options.rcvtimeo));
         loop {
-            if st.closed {
+            if st.closed || self.ctx.reactor.has_failed() {
                 return Err(match self.closed_kind() {
                     SendErrorKind::EngineFailed => RecvError::EngineFailed,
                     _ => RecvError::Closed,

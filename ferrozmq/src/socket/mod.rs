@@ -131,7 +131,7 @@ impl Socket {
         let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
         let opts = core.options();
-        if core.is_closed() {
+        if core.is_closed() || core.ctx.reactor.has_failed() {
             return Err(match core.closed_kind() {
                 SendErrorKind::EngineFailed => BindError::EngineFailed,
                 _ => BindError::Closed,
@@ -181,7 +181,7 @@ impl Socket {
         };
         let (connect_id, peer) = {
             let mut st = core.lock();
-            if st.closed {
+            if st.closed || core.ctx.reactor.has_failed() {
                 return Err(match core.closed_kind() {
                     SendErrorKind::EngineFailed => ConnectError::EngineFailed,
                     _ => ConnectError::Closed,
