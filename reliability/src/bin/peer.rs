@@ -13,7 +13,9 @@ use ferrozmq::{Context, Message, Socket, SocketType};
 
 const USAGE: &str = "\
 usage: peer ROLE (bind|connect) ENDPOINT [ARGS]
-  push START COUNT  sends the numbers START..START+COUNT as decimal text, then prints `sent`
+  push START COUNT [SIZE]
+                    sends the numbers START..START+COUNT as decimal text (with SIZE: `N:` padded
+                    with `.` to SIZE bytes), then prints `sent`
   pull              prints `got BODY` for every message
   rep [HOLD]        prints `request BODY` and echoes every request; a request starting with
                     HOLD is never answered: it prints `holding BODY` and waits to be killed
@@ -54,13 +56,20 @@ fn main() -> Result<()> {
 /// Sends `START..START+COUNT`, then stays until killed (or stdin closes), so that nothing it
 /// queued is cut off by its exit.
 fn push(socket: &Socket, args: &[String]) -> Result<()> {
-    let [start, count] = args else {
-        bail!("push needs START COUNT\n{USAGE}");
+    let (start, count, size) = match args {
+        [start, count] => (start, count, None),
+        [start, count, size] => (start, count, Some(size.parse::<usize>().context("SIZE")?)),
+        _ => bail!("push needs START COUNT [SIZE]\n{USAGE}"),
     };
     let start: u64 = start.parse().context("START")?;
     let count: u64 = count.parse().context("COUNT")?;
     for n in start..start + count {
-        socket.send(n.to_string())?;
+        let mut body = n.to_string().into_bytes();
+        if let Some(size) = size {
+            body.push(b':');
+            body.resize(size.max(body.len()), b'.');
+        }
+        socket.send(body)?;
     }
     println!("sent");
     park_forever()

