@@ -95,11 +95,10 @@ fn set_open_files_limit(soft: u64) {
         rlim_max: 0,
     };
     // SAFETY: `limit` is a valid, writable rlimit for the call to fill in.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(got, 0);
     limit.rlim_cur = soft;
     // SAFETY: `limit` is a valid rlimit; lowering the soft limit needs no privilege.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    assert_eq!(set, 0);
 }
