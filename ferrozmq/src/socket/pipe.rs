@@ -16,6 +16,9 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::Message;
 
+/// A drained queue whose buffer grew past this many messages gives it back.
+const QUEUE_KEEP: usize = 4096;
+
 /// Something to wake: a socket (a peer became readable/writable) or a reactor connection.
 pub(crate) trait Notify: Send + Sync {
     /// Wakes the target. Called with no socket lock held.
@@ -242,6 +245,10 @@ impl Pipe {
     }
 
     fn writer_signal(st: &mut PipeState, lwm: usize) -> Option<Signal> {
+        if st.queue.is_empty() && st.queue.capacity() > QUEUE_KEEP {
+            // Drained after a burst (a high or no high-water mark): give the memory back.
+            st.queue = VecDeque::new();
+        }
         if st.writer_blocked && st.queue.len() < lwm.max(1) {
             st.writer_blocked = false;
             st.writer.clone()

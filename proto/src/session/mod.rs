@@ -168,6 +168,8 @@ const MINOR: u8 = 1;
 const HANDSHAKE_COMMAND_LIMIT: u64 = 1 << 20;
 /// Commands after the handshake may be this large even under a smaller `max_msg_size`.
 const MIN_COMMAND_LIMIT: u64 = 1 << 16;
+/// Event queue capacity kept between reads; more, grown for a burst, is given back.
+const EVENTS_KEEP: usize = 1024;
 /// Output capacity kept once everything was written; more, grown for a burst, is given back.
 const OUTPUT_KEEP: usize = 64 * 1024;
 /// Our ERROR reason when the peer's socket type is wrong.
@@ -233,6 +235,10 @@ impl Session {
         if buf.len() > self.unconsumed {
             // RFC 37 §"Connection Heartbeating": any traffic is a sign of life.
             self.timers.on_received();
+        }
+        if self.events.is_empty() && self.events.capacity() > EVENTS_KEEP {
+            // Grown for a burst (RCVHWM 0 lets a read decode without limit): give it back.
+            self.events = VecDeque::new();
         }
         let result = self.read(buf, now, max_events);
         self.unconsumed = buf.len();
