@@ -152,6 +152,10 @@ struct OptionArgs {
     /// ZMQ_CONFLATE: keep only the newest message in each queue.
     #[arg(long)]
     conflate: bool,
+    /// Most topics kept per subscriber; further new ones are ignored; 0 = no limit
+    /// [default: 100000] (pub, xpub).
+    #[arg(long, value_name = "N")]
+    max_subscriptions: Option<usize>,
 }
 
 /// What a socket type does with stdin and stdout.
@@ -568,6 +572,10 @@ impl OptionArgs {
             (self.conflate, SocketOption::Conflate(true)),
         ];
         opts.extend(flags.into_iter().filter(|(on, _)| *on).map(|(_, o)| o));
+        opts.extend(
+            self.max_subscriptions
+                .map(|n| SocketOption::MaxSubscriptions((n > 0).then_some(n))),
+        );
         if let Some(msg) = &self.xpub_welcome_msg {
             opts.push(SocketOption::XpubWelcomeMsg(Some(
                 crate::format::parse_text_frame(msg.as_bytes()),

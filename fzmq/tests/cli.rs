@@ -479,6 +479,42 @@ fn xpub_prints_the_subscriptions_of_a_sub() {
     let _ = sub.child.wait();
 }
 
+#[test]
+fn xpub_keeps_at_most_max_subscriptions_per_subscriber() {
+    use ferrozmq::{Bytes, Context, SocketOption, SocketType};
+    let mut xpub = Fzmq::start(
+        &[
+            "xpub",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--count",
+            "2",
+            "-x",
+            "--max-subscriptions",
+            "1",
+        ],
+        None,
+    );
+    let ep = xpub.listening_on();
+    let ctx = Context::new();
+    let sub = ctx.socket(SocketType::Sub);
+    let monitor = sub.monitor();
+    sub.connect(&ep).unwrap();
+    // Subscribe once connected, so the subscriptions travel one by one, in order.
+    assert!((&monitor).any(|e| e.kind == ferrozmq::MonitorEventKind::HandshakeSucceeded));
+    let topic = |t: &'static [u8]| Bytes::from_static(t);
+    // `b` is over the limit of one topic: ignored. Dropping `a` is reported.
+    sub.set_option(SocketOption::Subscribe(topic(b"a")))
+        .unwrap();
+    sub.set_option(SocketOption::Subscribe(topic(b"b")))
+        .unwrap();
+    sub.set_option(SocketOption::Unsubscribe(topic(b"a")))
+        .unwrap();
+    let xpub = xpub.finish();
+    xpub.assert_success();
+    assert_eq!(xpub.stdout, format!("01{0}\n00{0}\n", hex_of(b"a")));
+}
+
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
