@@ -9,7 +9,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use ferrozmq::{Context, Message, Socket, SocketType};
+use ferrozmq::{Context, Message, Socket, SocketOption, SocketType};
 
 const USAGE: &str = "\
 usage: peer ROLE (bind|connect) ENDPOINT [ARGS]
@@ -19,7 +19,9 @@ usage: peer ROLE (bind|connect) ENDPOINT [ARGS]
   pull              prints `got BODY` for every message
   rep [HOLD]        prints `request BODY` and echoes every request; a request starting with
                     HOLD is never answered: it prints `holding BODY` and waits to be killed
-  pub TAG           publishes `A TAG SEQ` and `B TAG SEQ`, SEQ counting up, every millisecond";
+  pub TAG           publishes `A TAG SEQ` and `B TAG SEQ`, SEQ counting up, every millisecond
+  xpub              prints `subscribe TOPIC` / `unsubscribe TOPIC` for every subscription
+                    message it receives (XPUB_VERBOSER: repeats included)";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,10 +34,14 @@ fn main() -> Result<()> {
         "pull" => SocketType::Pull,
         "rep" => SocketType::Rep,
         "pub" => SocketType::Pub,
+        "xpub" => SocketType::XPub,
         _ => bail!("unknown role {role:?}\n{USAGE}"),
     };
     let ctx = Context::new();
     let socket = ctx.socket(socket_type);
+    if socket_type == SocketType::XPub {
+        socket.set_option(SocketOption::XpubVerboser(true))?;
+    }
     let endpoint = match action.as_str() {
         "bind" => socket.bind(endpoint).context("bind")?,
         "connect" => {
@@ -49,6 +55,7 @@ fn main() -> Result<()> {
         "push" => push(&socket, rest),
         "pull" => pull(&socket),
         "rep" => rep(&socket, rest.first().map(String::as_str)),
+        "xpub" => subscriptions(&socket),
         _ => publish(&socket, rest),
     }
 }
@@ -105,6 +112,17 @@ fn publish(socket: &Socket, args: &[String]) -> Result<()> {
         std::thread::sleep(Duration::from_millis(1));
     }
     Ok(())
+}
+
+fn subscriptions(socket: &Socket) -> Result<()> {
+    loop {
+        let msg = socket.recv()?;
+        match msg.as_subscription() {
+            Some((true, topic)) => println!("subscribe {}", String::from_utf8_lossy(topic)),
+            Some((false, topic)) => println!("unsubscribe {}", String::from_utf8_lossy(topic)),
+            None => println!("message {}", body(&msg)),
+        }
+    }
 }
 
 /// The first frame as (lossy) text.

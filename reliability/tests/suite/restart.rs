@@ -244,3 +244,62 @@ fn sub_receives_from_restarted_publisher_without_resubscribing() {
         }
     }
 }
+
+/// SUB -> child XPUB (XPUB_VERBOSER: it prints every subscription message), killed and
+/// restarted on its endpoint. Subscriptions are counted: A, B twice, C, D, then B and D
+/// cancelled once leave A, B and C. The first publisher sees each subscribe and the cancel of
+/// D only; the restarted one is sent the current set, A, B and C, each once, and not D.
+#[test]
+fn restarted_publisher_gets_the_current_subscriptions() {
+    let _process = share_process();
+    for bind in bind_endpoints("xpub") {
+        let ctx = Context::new();
+        let mut first = Peer::spawn(&["xpub", "bind", &bind]);
+        let ep = first.endpoint.clone();
+        let sub = ctx.socket(SocketType::Sub);
+        let mon = sub.monitor();
+        sub.connect(&ep).unwrap();
+        let set = |option: fn(Bytes) -> SocketOption, topic: &'static str| {
+            sub.set_option(option(Bytes::from_static(topic.as_bytes())))
+                .unwrap();
+        };
+        // Subscriptions made before the connection is up are sent as a set: A first, and
+        // once it arrived the rest travel one by one.
+        set(SocketOption::Subscribe, "A");
+        assert_eq!(first.line(), "subscribe A");
+        for topic in ["B", "B", "C", "D"] {
+            set(SocketOption::Subscribe, topic);
+        }
+        set(SocketOption::Unsubscribe, "B");
+        set(SocketOption::Unsubscribe, "D");
+        let lines: Vec<String> = (0..5).map(|_| first.line()).collect();
+        let expected = [
+            "subscribe B",
+            "subscribe B",
+            "subscribe C",
+            "subscribe D",
+            "unsubscribe D",
+        ];
+        assert_eq!(lines, expected, "{ep}: first publisher");
+        first.kill();
+        wait_disconnected(&mon);
+
+        let second = Peer::spawn(&["xpub", "bind", &ep]);
+        let mut got = Vec::new();
+        let current = ["subscribe A", "subscribe B", "subscribe C"];
+        while !current.iter().all(|s| got.contains(&s.to_string())) {
+            got.push(second.line());
+        }
+        // Sent after the set: anything of the set still to come would come before it.
+        set(SocketOption::Subscribe, "Y");
+        loop {
+            let line = second.line();
+            if line == "subscribe Y" {
+                break;
+            }
+            got.push(line);
+        }
+        got.sort();
+        assert_eq!(got, current, "{ep}: restarted publisher");
+    }
+}
