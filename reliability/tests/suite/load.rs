@@ -8,8 +8,8 @@ use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 
 use ferrozmq::{
-    Bytes, Context, Message, MonitorEventKind, OptionError, RecvError, SendErrorKind, Socket,
-    SocketOption, SocketType,
+    Bytes, Context, DisconnectReason, Message, MonitorEventKind, OptionError, RecvError,
+    SendErrorKind, Socket, SocketOption, SocketType,
 };
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
@@ -42,6 +42,8 @@ fn allow_open_files(needed: u64) -> Result<(), String> {
 /// 5,000 REQ clients, all connected at once to one ROUTER over tcp, each send one request and
 /// get their own reply. The ROUTER sees 5,000 distinct routing ids, and its monitor sees 5,000
 /// handshakes and no disconnection before the last reply: they were all connected together.
+/// Then all close at once: the monitor sees 5,000 disconnections (peer closed), and a new
+/// client is served.
 #[test]
 fn five_thousand_clients_on_one_router_each_get_their_own_reply() {
     const CLIENTS: usize = 5000;
@@ -57,17 +59,31 @@ fn five_thousand_clients_on_one_router_each_get_their_own_reply() {
     let mon = router.monitor();
     let ep = router.bind("tcp://127.0.0.1:*").unwrap();
 
+    // Counts handshakes and disconnections until all 5,000 are up, reports, then counts the
+    // disconnections that follow the clients' close.
+    let (up_tx, up_rx) = mpsc::channel();
     let watcher = thread::spawn(move || {
-        let (mut handshakes, mut disconnects) = (0, 0);
-        while handshakes < CLIENTS {
-            match mon.recv_timeout(HANG).map(|e| e.kind) {
-                Ok(MonitorEventKind::HandshakeSucceeded) => handshakes += 1,
-                Ok(MonitorEventKind::Disconnected { .. }) => disconnects += 1,
-                Ok(_) => {}
-                Err(e) => panic!("{handshakes} handshakes, then {e}"),
-            }
+        // [handshakes, disconnections]
+        let mut seen = [0usize; 2];
+        let count = |seen: &mut [usize; 2], what: &str| match mon.recv_timeout(HANG) {
+            Ok(ev) => match ev.kind {
+                MonitorEventKind::HandshakeSucceeded => seen[0] += 1,
+                MonitorEventKind::Disconnected { reason } => {
+                    assert_eq!(reason, DisconnectReason::PeerClosed);
+                    seen[1] += 1;
+                }
+                _ => {}
+            },
+            Err(e) => panic!("{what}: [handshakes, disconnections] {seen:?}, then {e}"),
+        };
+        while seen[0] < CLIENTS {
+            count(&mut seen, "connecting");
         }
-        (handshakes, disconnects, mon.dropped())
+        up_tx.send((seen[0], seen[1])).unwrap();
+        while seen[1] < CLIENTS {
+            count(&mut seen, "closing");
+        }
+        (seen[0], mon.dropped())
     });
     let server = {
         let router = router.clone();
@@ -102,10 +118,28 @@ fn five_thousand_clients_on_one_router_each_get_their_own_reply() {
         assert_eq!(text(&reply), format!("re:client {i}"));
     }
     assert_eq!(server.join().unwrap(), CLIENTS);
-    let (handshakes, disconnects, dropped) = watcher.join().unwrap();
-    assert_eq!(dropped, 0, "monitor events dropped");
-    assert_eq!((handshakes, disconnects), (CLIENTS, 0));
+    let up = up_rx.recv_timeout(HANG).expect("all handshakes seen");
+    assert_eq!(
+        up,
+        (CLIENTS, 0),
+        "(handshakes, disconnections) with every client up"
+    );
+
+    // All clients go at once: the ROUTER sees each one leave, and serves a newcomer.
     drop(clients);
+    drop(client_ctxs);
+    let (handshakes, dropped) = watcher.join().unwrap();
+    assert_eq!(dropped, 0, "monitor events dropped");
+    assert_eq!(handshakes, CLIENTS, "no client reconnected");
+    let late = Context::new().socket(SocketType::Req);
+    late.connect(&ep).unwrap();
+    late.send_timeout("late", T).unwrap();
+    let mut m = router.recv_timeout(T).unwrap();
+    let request = m.pop_back().unwrap();
+    assert_eq!(&request[..], b"late");
+    m.push_back("re:late");
+    router.send_timeout(m, T).unwrap();
+    assert_eq!(text(&late.recv_timeout(T).unwrap()), "re:late");
 }
 
 /// 64 threads send on one DEALER, 15,625 messages each (thread id, sequence number); a ROUTER

@@ -6,7 +6,7 @@
 use ferrozmq::{Bytes, Context, Message, SocketOption, SocketType};
 
 use crate::share_process;
-use crate::support::{ipc_endpoint, text, wait_disconnected, Peer, T};
+use crate::support::{ipc_endpoint, text, wait_disconnected, wait_handshake, Peer, T};
 
 /// Where a binding side listens: an ephemeral tcp port, or a fresh ipc path.
 fn bind_endpoints(tag: &str) -> [String; 2] {
@@ -200,6 +200,39 @@ fn req_survives_rep_killed_holding_a_request() {
             "request two",
             "{ep}: old request redelivered"
         );
+        assert_eq!(text(&req.recv_timeout(T).unwrap()), "two", "{ep}");
+        req.send_timeout("three", T).unwrap();
+        assert_eq!(second.line(), "request three");
+        assert_eq!(text(&req.recv_timeout(T).unwrap()), "three", "{ep}");
+    }
+}
+
+/// The same with the REQ bound and the child REP connecting to it: the killed child's peer
+/// goes with its connection, and the request it held with it. Once a new child has connected,
+/// the REQ's next request is answered, and only that one.
+#[test]
+fn bound_req_survives_connecting_rep_killed_holding_a_request() {
+    let _process = share_process();
+    for bind in bind_endpoints("req") {
+        let ctx = Context::new();
+        let req = ctx.socket(SocketType::Req);
+        req.set_option(SocketOption::ReqRelaxed(true)).unwrap();
+        req.set_option(SocketOption::ReqCorrelate(true)).unwrap();
+        let mon = req.monitor();
+        let ep = req.bind(&bind).unwrap();
+        let mut first = Peer::spawn(&["rep", "connect", &ep, "hold"]);
+        req.send_timeout("one", T).unwrap();
+        assert_eq!(first.line(), "request one");
+        assert_eq!(text(&req.recv_timeout(T).unwrap()), "one");
+        req.send_timeout("hold-1", T).unwrap();
+        assert_eq!(first.line(), "holding hold-1");
+        first.kill();
+        wait_disconnected(&mon);
+
+        let second = Peer::spawn(&["rep", "connect", &ep]);
+        wait_handshake(&mon);
+        req.send_timeout("two", T).unwrap();
+        assert_eq!(second.line(), "request two", "{ep}");
         assert_eq!(text(&req.recv_timeout(T).unwrap()), "two", "{ep}");
         req.send_timeout("three", T).unwrap();
         assert_eq!(second.line(), "request three");
