@@ -21,7 +21,7 @@ use ferrozmq::{
 };
 
 use crate::share_process;
-use crate::support::{text, HANG, T};
+use crate::support::{greeting, ready, text, HANG, T};
 
 /// How each bad client misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,31 +311,6 @@ fn read_until_closed(s: &mut TcpStream, attack: Attack) {
             Err(e) => panic!("{attack:?}: the server did not close the connection: {e}"),
         }
     }
-}
-
-/// A ZMTP 3.1 NULL greeting (RFC 23 §"Greeting"), as-server = 0.
-fn greeting() -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
-    let mut mechanism = b"NULL".to_vec();
-    mechanism.resize(20, 0);
-    g.extend(mechanism);
-    g.push(0);
-    g.resize(64, 0);
-    g
-}
-
-/// A READY command with a Socket-Type property (RFC 23 §"Commands", §"The NULL Security
-/// Mechanism"): short command frame, name length + name, property name, 4-octet value length.
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
-    body.extend_from_slice(socket_type.as_bytes());
-    let mut frame = vec![0x04, u8::try_from(body.len()).unwrap()];
-    frame.extend(body);
-    frame
 }
 
 /// A small deterministic generator for the "random" bytes (xorshift64).

@@ -1,5 +1,6 @@
 //! What the subject modules share: the `peer` child process (spawned, read line by line,
-//! killed, stopped and continued), waits on monitor events, and unique ipc paths.
+//! killed, stopped and continued), waits on monitor events, unique ipc paths, and the ZMTP
+//! bytes raw clients write (a greeting, a READY).
 //!
 //! Every wait has a generous time-out that only turns a hang into a failure; no test asserts
 //! on how long anything took.
@@ -173,4 +174,29 @@ pub(crate) fn ipc_endpoint(tag: &str) -> String {
     ));
     let _ = std::fs::remove_file(&path);
     format!("ipc://{}", path.display())
+}
+
+/// A ZMTP 3.1 NULL greeting (RFC 23 §"Greeting"), as-server = 0.
+pub(crate) fn greeting() -> Vec<u8> {
+    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
+    let mut mechanism = b"NULL".to_vec();
+    mechanism.resize(20, 0);
+    g.extend(mechanism);
+    g.push(0);
+    g.resize(64, 0);
+    g
+}
+
+/// A READY command with a Socket-Type property (RFC 23 §"Commands", §"The NULL Security
+/// Mechanism"): short command frame, name length + name, property name, 4-octet value length.
+pub(crate) fn ready(socket_type: &str) -> Vec<u8> {
+    let mut body = vec![5];
+    body.extend_from_slice(b"READY");
+    body.push(11);
+    body.extend_from_slice(b"Socket-Type");
+    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
+    body.extend_from_slice(socket_type.as_bytes());
+    let mut frame = vec![0x04, u8::try_from(body.len()).unwrap()];
+    frame.extend(body);
+    frame
 }
