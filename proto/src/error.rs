@@ -77,6 +77,13 @@ pub enum PeerMisbehaved {
         /// The limit in force.
         limit: u64,
     },
+    /// A subscription command arrived between the frames of a multipart message (RFC 23
+    /// §"Formal Grammar": `traffic = *(command / message)`).
+    #[error("command {} between the frames of a message", String::from_utf8_lossy(.name))]
+    CommandInsideMessage {
+        /// The command name.
+        name: Bytes,
+    },
     /// A command frame had the MORE flag set (RFC 23 §"Framing": SHALL be zero).
     #[error("command frame with the MORE flag set")]
     CommandWithMore,

@@ -737,3 +737,32 @@ fn bytes_left_undecoded_are_no_sign_of_life() {
         Err(SessionError::HeartbeatTimeout)
     );
 }
+
+#[test]
+fn a_subscription_between_the_frames_of_a_message_is_refused() {
+    let (mut s, now) = session(SocketType::Pub);
+    let mut bytes = greeting(3, 1, b"NULL");
+    bytes.extend(ready("SUB", None));
+    bytes.extend_from_slice(&[1, 1, b'a']); // a frame with MORE
+    bytes.extend(command(&Command::Subscribe(Bytes::from_static(b"t"))));
+    assert_misbehaved(
+        feed(&mut s, &bytes, false, now).1,
+        PeerMisbehaved::CommandInsideMessage {
+            name: Bytes::from_static(b"SUBSCRIBE"),
+        },
+    );
+}
+
+#[test]
+fn a_ping_between_the_frames_of_a_message_is_answered() {
+    // libzmq's heartbeat timer can slip a PING between two frames of a message.
+    let (mut s, now) = session(SocketType::Router);
+    let mut bytes = libzmq_dealer_then(&[1, 1, b'a']);
+    bytes.extend(ping(b"mid"));
+    bytes.extend_from_slice(&[0, 1, b'b']);
+    let (events, result) = feed(&mut s, &bytes, false, now);
+    result.unwrap();
+    assert!(
+        matches!(&events[..], [SessionEvent::Ready(_), SessionEvent::Message(m)] if m.len() == 2)
+    );
+}

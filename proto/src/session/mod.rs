@@ -490,6 +490,19 @@ impl Session {
             };
             if header.flags & FLAG_COMMAND != 0 {
                 let command = Command::decode(body).map_err(PeerMisbehaved::from)?;
+                // RFC 23 §"Formal Grammar": traffic = *(command / message), so no command
+                // belongs between the frames of a message. libzmq may slip a heartbeat PING
+                // in there, which is harmless; a subscription there is refused, so that what
+                // a peer makes us hold stays within the event budget (a multipart message is
+                // never split, and nothing else can join it).
+                if !self.partial.is_empty()
+                    && matches!(command, Command::Subscribe(_) | Command::Cancel(_))
+                {
+                    return Err(PeerMisbehaved::CommandInsideMessage {
+                        name: Bytes::copy_from_slice(command.name()),
+                    }
+                    .into());
+                }
                 self.handle_command(command, now)?;
                 continue;
             }
