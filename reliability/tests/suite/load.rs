@@ -14,7 +14,7 @@ use ferrozmq::{
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
 use crate::share_process;
-use crate::support::{text, HANG, T};
+use crate::support::{text, IpcEndpoint, HANG, T};
 
 /// Makes sure this process may open `needed` file descriptors, raising the soft limit up to
 /// the hard one if it must; says why not otherwise.
@@ -260,9 +260,8 @@ fn busy_round(ending: Ending, round: usize) {
     dealer.connect(&format!("inproc://busy-{round}")).unwrap();
     let publisher = socket(SocketType::Pub);
     let subscriber = socket(SocketType::Sub);
-    let ipc = publisher
-        .bind(&crate::support::ipc_endpoint("busy"))
-        .unwrap();
+    let ipc_file = IpcEndpoint::new("busy");
+    let ipc = publisher.bind(&ipc_file.endpoint).unwrap();
     subscriber
         .set_option(SocketOption::Subscribe(Bytes::new()))
         .unwrap();

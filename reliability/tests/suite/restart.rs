@@ -6,11 +6,14 @@
 use ferrozmq::{Bytes, Context, Message, SocketOption, SocketType};
 
 use crate::share_process;
-use crate::support::{ipc_endpoint, text, wait_disconnected, wait_handshake, Peer, T};
+use crate::support::{text, wait_disconnected, wait_handshake, IpcEndpoint, Peer, T};
 
-/// Where a binding side listens: an ephemeral tcp port, or a fresh ipc path.
-fn bind_endpoints(tag: &str) -> [String; 2] {
-    ["tcp://127.0.0.1:*".to_owned(), ipc_endpoint(tag)]
+/// Where a binding side listens: an ephemeral tcp port, or a fresh ipc path (whose file goes
+/// with the first element).
+fn bind_endpoints(tag: &str) -> (IpcEndpoint, [String; 2]) {
+    let ipc = IpcEndpoint::new(tag);
+    let endpoints = ["tcp://127.0.0.1:*".to_owned(), ipc.endpoint.clone()];
+    (ipc, endpoints)
 }
 
 fn number(msg: &Message) -> u64 {
@@ -28,7 +31,8 @@ const RESTART_AT: u64 = 1 << 40;
 #[test]
 fn killed_pusher_restarted_nothing_duplicated() {
     let _process = share_process();
-    for bind in bind_endpoints("pusher") {
+    let (_ipc, endpoints) = bind_endpoints("pusher");
+    for bind in endpoints {
         let ctx = Context::new();
         let pull = ctx.socket(SocketType::Pull);
         let ep = pull.bind(&bind).unwrap();
@@ -79,7 +83,8 @@ impl Lives {
 fn killed_pusher_mid_frame_delivers_only_whole_messages() {
     const SIZE: usize = 64 * 1024;
     let _process = share_process();
-    for bind in bind_endpoints("big-pusher") {
+    let (_ipc, endpoints) = bind_endpoints("big-pusher");
+    for bind in endpoints {
         let ctx = Context::new();
         let pull = ctx.socket(SocketType::Pull);
         let mon = pull.monitor();
@@ -117,7 +122,8 @@ fn killed_pusher_mid_frame_delivers_only_whole_messages() {
 #[test]
 fn killed_puller_restarted_nothing_duplicated() {
     let _process = share_process();
-    for bind in bind_endpoints("puller") {
+    let (_ipc, endpoints) = bind_endpoints("puller");
+    for bind in endpoints {
         let ctx = Context::new();
         let mut first = Peer::spawn(&["pull", "bind", &bind]);
         let ep = first.endpoint.clone();
@@ -174,7 +180,8 @@ fn killed_puller_restarted_nothing_duplicated() {
 #[test]
 fn req_survives_rep_killed_holding_a_request() {
     let _process = share_process();
-    for bind in bind_endpoints("rep") {
+    let (_ipc, endpoints) = bind_endpoints("rep");
+    for bind in endpoints {
         let ctx = Context::new();
         let mut first = Peer::spawn(&["rep", "bind", &bind, "hold"]);
         let ep = first.endpoint.clone();
@@ -213,7 +220,8 @@ fn req_survives_rep_killed_holding_a_request() {
 #[test]
 fn bound_req_survives_connecting_rep_killed_holding_a_request() {
     let _process = share_process();
-    for bind in bind_endpoints("req") {
+    let (_ipc, endpoints) = bind_endpoints("req");
+    for bind in endpoints {
         let ctx = Context::new();
         let req = ctx.socket(SocketType::Req);
         req.set_option(SocketOption::ReqRelaxed(true)).unwrap();
@@ -246,7 +254,8 @@ fn bound_req_survives_connecting_rep_killed_holding_a_request() {
 #[test]
 fn sub_receives_from_restarted_publisher_without_resubscribing() {
     let _process = share_process();
-    for bind in bind_endpoints("pub") {
+    let (_ipc, endpoints) = bind_endpoints("pub");
+    for bind in endpoints {
         let ctx = Context::new();
         let mut publisher = Peer::spawn(&["pub", "bind", &bind, "life0"]);
         let ep = publisher.endpoint.clone();
@@ -285,7 +294,8 @@ fn sub_receives_from_restarted_publisher_without_resubscribing() {
 #[test]
 fn restarted_publisher_gets_the_current_subscriptions() {
     let _process = share_process();
-    for bind in bind_endpoints("xpub") {
+    let (_ipc, endpoints) = bind_endpoints("xpub");
+    for bind in endpoints {
         let ctx = Context::new();
         let mut first = Peer::spawn(&["xpub", "bind", &bind]);
         let ep = first.endpoint.clone();

@@ -6,6 +6,7 @@
 //! on how long anything took.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -164,16 +165,32 @@ pub(crate) fn text(msg: &Message) -> String {
     String::from_utf8_lossy(msg.first().map_or(&[][..], |f| &f[..])).into_owned()
 }
 
-/// A fresh ipc endpoint in the temporary directory, unique to this process and call.
-pub(crate) fn ipc_endpoint(tag: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(
-        "fzmq-reliability-{}-{tag}-{n}.ipc",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    format!("ipc://{}", path.display())
+/// A fresh ipc endpoint in the temporary directory, unique to this process and call. Its
+/// socket file is removed on drop: a killed peer leaves it behind.
+pub(crate) struct IpcEndpoint {
+    path: PathBuf,
+    /// `ipc://PATH`.
+    pub(crate) endpoint: String,
+}
+
+impl IpcEndpoint {
+    pub(crate) fn new(tag: &str) -> IpcEndpoint {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "fzmq-reliability-{}-{tag}-{n}.ipc",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let endpoint = format!("ipc://{}", path.display());
+        IpcEndpoint { path, endpoint }
+    }
+}
+
+impl Drop for IpcEndpoint {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// A ZMTP 3.1 NULL greeting (RFC 23 §"Greeting"), as-server = 0.
