@@ -1,7 +1,9 @@
 //! A peer process killed (SIGKILL) in the middle of its work and started again on the same
-//! endpoint: PUSH/PULL lose at most what was in flight on the dead connection and never
-//! duplicate; a relaxed, correlating REQ is never stuck and never takes a stale reply; a SUB
-//! receives from the new publisher without subscribing again. Over tcp and ipc.
+//! endpoint: PUSH/PULL lose at most what was in flight on the dead connection, never
+//! duplicate and never deliver a cut-off message; a relaxed, correlating REQ is never stuck
+//! and never takes a stale reply, bound or connecting; a SUB receives from the new publisher
+//! without subscribing again, and the new publisher gets the SUB's current subscriptions.
+//! Every test runs over tcp and ipc.
 
 use ferrozmq::{Bytes, Context, Message, SocketOption, SocketType};
 
@@ -175,8 +177,9 @@ fn killed_puller_restarted_nothing_duplicated() {
 }
 
 /// REQ (REQ_RELAXED + REQ_CORRELATE) -> child REP, which is killed while it holds a request.
-/// The REQ can send a new request at once, the new child gets only that one (the old request
-/// is not delivered twice), and the reply is the new request's.
+/// Once the loss is reported, the REQ sends a new request without the old one's reply; the
+/// new child gets only that one (the old request is not delivered twice), and the reply the
+/// REQ takes is the new request's.
 #[test]
 fn req_survives_rep_killed_holding_a_request() {
     let _process = share_process();
