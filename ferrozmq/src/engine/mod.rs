@@ -82,6 +82,9 @@ struct Shared {
 struct Inbox {
     commands: Vec<Command>,
     ready: Vec<Token>,
+    /// The reactor thread is gone (shut down or failed): commands are settled on the spot
+    /// (see [`settle_without_reactor`]) instead of queued for nobody.
+    closed: bool,
 }
 
 impl Reactor {
@@ -117,8 +120,7 @@ impl Reactor {
                 if std::panic::catch_unwind(run).is_err() {
                     tracing::error!("ferrozmq I/O thread stopped on an internal error");
                     shared.failed.store(true, Ordering::SeqCst);
-                    // Commands queued since will never run: drop them (and their sockets).
-                    drop(std::mem::take(&mut *shared.inbox.lock()));
+                    shared.close_inbox();
                     on_failure();
                 }
             })?;
@@ -131,12 +133,17 @@ impl Reactor {
         self.shared.failed.load(Ordering::Acquire)
     }
 
-    /// Queues a command for the reactor thread (dropped if the reactor has failed).
+    /// Queues a command for the reactor thread, or settles it at once if the thread is gone
+    /// (a close that raced the context's termination still stops its monitors).
     pub(crate) fn send(&self, cmd: Command) {
-        if self.has_failed() {
+        let mut inbox = self.shared.inbox.lock();
+        if inbox.closed {
+            drop(inbox);
+            settle_without_reactor(cmd);
             return;
         }
-        self.shared.inbox.lock().commands.push(cmd);
+        inbox.commands.push(cmd);
+        drop(inbox);
         self.shared.wake();
     }
 
@@ -148,11 +155,43 @@ impl Reactor {
         self.send(Command::Shutdown);
         if thread.thread().id() != std::thread::current().id() {
             let _ = thread.join();
+            // Whatever came in after the reactor's last look at its inbox.
+            self.shared.close_inbox();
         }
     }
 }
 
+/// What a command means once no reactor will run it: a closed socket has nothing left in the
+/// engine, so its monitors stop; a listener is closed; the rest is dropped.
+fn settle_without_reactor(cmd: Command) {
+    match cmd {
+        Command::CloseSocket { socket, .. } => {
+            socket.engine_closed.store(true, Ordering::Relaxed);
+            socket.monitor.stop();
+        }
+        Command::Listen { unlink, .. } => {
+            if let Some(path) = unlink {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Shared {
+    /// Marks the inbox closed (the reactor thread is gone) and settles what it held.
+    fn close_inbox(&self) {
+        let commands = {
+            let mut inbox = self.inbox.lock();
+            inbox.closed = true;
+            inbox.ready.clear();
+            std::mem::take(&mut inbox.commands)
+        };
+        for cmd in commands {
+            settle_without_reactor(cmd);
+        }
+    }
+
     fn wake(&self) {
         // Pairs with the SeqCst store + inbox check in the reactor loop: either the reactor
         // sees our inbox entry before sleeping, or we see it polling and wake it.

@@ -534,7 +534,6 @@ fn connect_loop(s: &Socket) {
 /// monitor must still end with `MonitorStopped` (the socket is closed and the engine is done
 /// with it). The busy-thread test above races the two as well, but without monitors.
 #[test]
-#[ignore = "bug: a close() racing Context::terminate() can reach the reactor after it shut down, and that socket's monitors never get MonitorStopped"]
 fn monitor_stops_when_close_races_terminate() {
     let _process = share_process();
     for round in 0..10_000 {

@@ -10,10 +10,13 @@
 //! - [`hostile`]: random bytes, garbage, absurd frame sizes and slowloris clients, all at once,
 //!   while a good client is served.
 //! - [`memory`]: a subscriber that never reads keeps the publisher within its high-water marks.
+//! - [`floods`]: floods of empty messages, unread PINGs and subscriptions cost each peer a
+//!   bounded amount.
 //!
 //! Tests that measure the process's memory ([`rss_bytes`]) must run alone: they hold
 //! [`measure_memory`], every other test holds [`share_process`].
 
+mod floods;
 mod hostile;
 mod load;
 mod memory;
