@@ -169,10 +169,10 @@ fn settle_without_reactor(cmd: Command) {
             socket.engine_closed.store(true, Ordering::Relaxed);
             socket.monitor.stop();
         }
-        Command::Listen { unlink, .. } => {
-            if let Some(path) = unlink {
-                let _ = std::fs::remove_file(path);
-            }
+        Command::Listen {
+            unlink: Some(path), ..
+        } => {
+            let _ = std::fs::remove_file(path);
         }
         _ => {}
     }
