@@ -492,27 +492,29 @@ fn xpub_keeps_at_most_max_subscriptions_per_subscriber() {
             "-x",
             "--max-subscriptions",
             "1",
+            "--xpub-welcome-msg",
+            "hi",
         ],
         None,
     );
     let ep = xpub.listening_on();
     let ctx = Context::new();
     let sub = ctx.socket(SocketType::Sub);
-    let monitor = sub.monitor();
-    sub.connect(&ep).unwrap();
-    // Subscribe once connected, so the subscriptions travel one by one, in order.
-    assert!((&monitor).any(|e| e.kind == ferrozmq::MonitorEventKind::HandshakeSucceeded));
     let topic = |t: &'static [u8]| Bytes::from_static(t);
-    // `b` is over the limit of one topic: ignored. Dropping `a` is reported.
-    sub.set_option(SocketOption::Subscribe(topic(b"a")))
+    sub.set_option(SocketOption::Subscribe(topic(b"h")))
         .unwrap();
+    sub.connect(&ep).unwrap();
+    // The welcome message proves both sides attached: what follows travels in order.
+    let welcome = sub.recv_timeout(Some(DEADLINE)).unwrap();
+    assert_eq!(&welcome.frames()[0][..], b"hi");
+    // `b` is over the limit of one topic: ignored. Dropping `h` is reported.
     sub.set_option(SocketOption::Subscribe(topic(b"b")))
         .unwrap();
-    sub.set_option(SocketOption::Unsubscribe(topic(b"a")))
+    sub.set_option(SocketOption::Unsubscribe(topic(b"h")))
         .unwrap();
     let xpub = xpub.finish();
     xpub.assert_success();
-    assert_eq!(xpub.stdout, format!("01{0}\n00{0}\n", hex_of(b"a")));
+    assert_eq!(xpub.stdout, format!("01{0}\n00{0}\n", hex_of(b"h")));
 }
 
 fn hex_of(bytes: &[u8]) -> String {
