@@ -260,10 +260,13 @@ impl Connection {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.rbuf.truncate(start);
-                    // A quiet connection with nothing buffered gives its read buffer back:
-                    // thousands of idle peers then cost no read buffers at all.
-                    if self.rbuf.is_empty() && self.read_hint <= MIN_READ {
+                    // A connection with nothing buffered lets its read buffer go: thousands
+                    // of idle peers then cost no read buffers at all, and a chunk grown for a
+                    // burst (up to 512 KiB) is freed as soon as the messages cut from it are.
+                    // The next read asks for half as much (busy streams double it again).
+                    if self.rbuf.is_empty() {
                         self.rbuf = BytesMut::new();
+                        self.read_hint = (self.read_hint / 2).max(MIN_READ);
                     }
                     return Ok(());
                 }
