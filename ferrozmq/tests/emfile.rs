@@ -6,7 +6,8 @@
 //! up once answered. The first few are accepted; accepting then fails with EMFILE while the
 //! rest wait in the listen backlog. An edge-triggered poll reports no new edge for a backlog
 //! that stays non-empty, so before the fix the waiting clients were never accepted as the
-//! first ones hung up; now each one is answered.
+//! first ones hung up; now each one is answered. Then, with no descriptor left,
+//! `Context::try_new` reports the error instead of panicking.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -62,6 +63,13 @@ fn accepting_resumes_when_descriptors_are_freed() {
         "the limit of {} descriptors was never hit: the test proved nothing",
         open + SPARE
     );
+    // With no descriptor to spare, a context cannot start its I/O thread: `try_new` says so
+    // (`new` would panic).
+    set_open_files_limit(3);
+    assert!(matches!(
+        Context::try_new(),
+        Err(ferrozmq::ContextError::Io(_))
+    ));
 }
 
 /// The child: `CLIENTS` DEALERs, each in its own thread, send one request and hang up once
