@@ -10,7 +10,7 @@
 //! its messages delivered within LINGER, as with a context of its own.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -39,7 +39,9 @@ struct ContextShell {
 
 /// What sockets (and the engine) share.
 pub(crate) struct ContextInner {
-    pub(crate) reactor: Reactor,
+    /// The I/O threads (at least one); each socket is served by one of them, in turn.
+    reactors: Vec<Reactor>,
+    next_reactor: AtomicUsize,
     inproc: Mutex<HashMap<String, InprocEntry>>,
     sockets: Mutex<HashMap<u64, Weak<SocketCore>>>,
     next_socket_id: AtomicU64,
@@ -66,25 +68,43 @@ impl Context {
 
     /// A new context with its own I/O thread, or why the thread could not start.
     pub fn try_new() -> Result<Context, ContextError> {
-        let reactor = Reactor::new().map_err(ContextError::Io)?;
+        Context::with_io_threads(1)
+    }
+
+    /// A new context with `n` I/O threads (libzmq's ZMQ_IO_THREADS; 0 counts as 1). Each
+    /// socket's connections are served by one of them, taken in turn as sockets are made,
+    /// so sockets busy at once (both ends of a pipeline in one process, a proxy's two sides)
+    /// can use a core each. One thread is enough for most programs, as with libzmq.
+    pub fn with_io_threads(n: usize) -> Result<Context, ContextError> {
+        let reactors = (0..n.max(1))
+            .map(|_| Reactor::new())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ContextError::Io)?;
         let inner = Arc::new(ContextInner {
-            reactor,
+            reactors,
+            next_reactor: AtomicUsize::new(0),
             inproc: Mutex::new(HashMap::new()),
             sockets: Mutex::new(HashMap::new()),
             next_socket_id: AtomicU64::new(1),
         });
-        let weak = Arc::downgrade(&inner);
-        inner
-            .reactor
-            .start(move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.close_sockets();
-                }
-            })
-            .map_err(ContextError::Io)?;
+        for reactor in &inner.reactors {
+            let weak = Arc::downgrade(&inner);
+            reactor
+                .start(move || {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.close_sockets();
+                    }
+                })
+                .map_err(ContextError::Io)?;
+        }
         Ok(Context {
             shell: Arc::new(ContextShell { inner }),
         })
+    }
+
+    /// The number of I/O threads.
+    pub fn io_threads(&self) -> usize {
+        self.shell.inner.reactors.len()
     }
 
     /// The process-wide default context used by [`Socket::new`].
@@ -115,19 +135,20 @@ impl Context {
     pub fn socket(&self, socket_type: SocketType) -> Socket {
         let inner = &self.shell.inner;
         let id = inner.next_socket_id.fetch_add(1, Ordering::Relaxed);
-        let core = SocketCore::new(id, socket_type, inner.clone());
+        let io = inner.next_reactor.fetch_add(1, Ordering::Relaxed) % inner.reactors.len();
+        let core = SocketCore::new(id, socket_type, inner.clone(), io);
         inner.sockets.lock().insert(id, Arc::downgrade(&core));
-        if inner.reactor.has_failed() {
+        if core.reactor().has_failed() {
             // Nothing would ever move its messages: every call says so at once.
             core.close();
         }
         Socket::from_core(core, self.clone())
     }
 
-    /// The context's reactor (tests of the failure path).
+    /// The context's first reactor (tests of the failure path).
     #[cfg(test)]
     pub(crate) fn reactor(&self) -> &Reactor {
-        &self.shell.inner.reactor
+        self.shell.inner.reactor(0)
     }
 
     /// Closes every socket of this context (each flushing for at most its LINGER) and stops the
@@ -152,7 +173,15 @@ impl Drop for ContextShell {
 impl ContextInner {
     fn terminate(&self) {
         self.close_sockets();
-        self.reactor.shutdown();
+        for reactor in &self.reactors {
+            reactor.shutdown();
+        }
+    }
+
+    /// The I/O thread `io` (taken modulo their number, so any index names one).
+    pub(crate) fn reactor(&self, io: usize) -> &Reactor {
+        let n = self.reactors.len();
+        &self.reactors[io % n]
     }
 
     /// Closes every socket of the context (blocked calls return).
@@ -187,7 +216,7 @@ impl ContextInner {
         });
         // `close` runs through a live handle, so the socket can still be named by `Arc`.
         if let Some(socket) = core.arc() {
-            self.reactor.send(Command::CloseSocket { socket, linger });
+            core.reactor().send(Command::CloseSocket { socket, linger });
         }
     }
 

@@ -218,3 +218,34 @@ fn req_relaxed_and_correlate_drop_the_stale_reply() {
     }
     assert_eq!(text(&req.recv_timeout(T).unwrap()), ["answer to second"]);
 }
+
+#[test]
+fn sockets_spread_over_several_io_threads_talk_and_terminate() {
+    let ctx = Context::with_io_threads(3).unwrap();
+    assert_eq!(ctx.io_threads(), 3);
+    // Six sockets over three I/O threads: each pair has its ends on different threads.
+    let pairs: Vec<(Socket, Socket)> = ["tcp://127.0.0.1:*"; 3]
+        .iter()
+        .map(|ep| pair(&ctx, SocketType::Rep, SocketType::Req, ep))
+        .collect();
+    for round in 0..50 {
+        for (rep, req) in &pairs {
+            req.send(format!("ping {round}")).unwrap();
+            let request = rep.recv_timeout(T).unwrap();
+            rep.send(request).unwrap();
+            assert_eq!(
+                text(&req.recv_timeout(T).unwrap()),
+                [format!("ping {round}")]
+            );
+        }
+    }
+    // Every thread stops: terminate returns, and blocked calls return Closed.
+    let (rep, _) = &pairs[0];
+    let blocked = {
+        let rep = rep.clone();
+        std::thread::spawn(move || rep.recv())
+    };
+    ctx.terminate();
+    assert_eq!(blocked.join().unwrap(), Err(RecvError::Closed));
+    assert_eq!(Context::with_io_threads(0).unwrap().io_threads(), 1);
+}

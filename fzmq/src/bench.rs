@@ -117,7 +117,8 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
     let mut outcomes = Vec::new();
     for (i, test) in tests.iter().enumerate() {
         let endpoint = Endpoint::new(args.transport, i);
-        let ctx = Context::new();
+        // Both ends live in this process: one I/O thread each, as two processes would have.
+        let ctx = Context::with_io_threads(2)?;
         let outcome = match *test {
             Test::Throughput { size, count } => {
                 let bar = progress(count, format!("throughput {}", Size(size)));

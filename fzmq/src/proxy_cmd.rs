@@ -27,6 +27,10 @@ pub(crate) struct ProxyArgs {
     /// A control socket (rep or pair) taking PAUSE, RESUME, TERMINATE and STATISTICS.
     #[arg(long, value_name = "TYPE:MODE:EP")]
     control: Option<SocketSpec>,
+    /// ZMQ_IO_THREADS: I/O threads of the proxy's context; 2 lets the frontend and the
+    /// backend use a core each.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    io_threads: usize,
 }
 
 /// One socket of the proxy: its type, whether it binds or connects, and where.
@@ -107,7 +111,7 @@ impl SocketSpec {
 
 /// Runs the proxy until it is terminated through the control socket (exit 0) or fails.
 pub(crate) fn run(args: ProxyArgs) -> Result<()> {
-    let ctx = Context::new();
+    let ctx = Context::with_io_threads(args.io_threads)?;
     let frontend = args.frontend.open(&ctx, "frontend")?;
     let backend = args.backend.open(&ctx, "backend")?;
     let capture = args

@@ -552,6 +552,8 @@ fn proxy_forwards_and_terminates_on_command() {
             "push:bind:tcp://127.0.0.1:*",
             "--control",
             "rep:bind:tcp://127.0.0.1:*",
+            "--io-threads",
+            "2",
         ],
         None,
     );

@@ -70,6 +70,8 @@ pub(crate) struct SocketCore {
     pub(crate) id: u64,
     pub(crate) socket_type: SocketType,
     pub(crate) ctx: Arc<ContextInner>,
+    /// The context's I/O thread that serves this socket's listeners and connections.
+    io: usize,
     me: Weak<SocketCore>,
     /// Set by the reactor once it has handled this socket's close: later binds and connects
     /// that raced the close are dropped. Only the reactor thread reads or writes it.
@@ -104,13 +106,19 @@ pub(crate) struct CoreState {
 }
 
 impl SocketCore {
-    pub(crate) fn new(id: u64, socket_type: SocketType, ctx: Arc<ContextInner>) -> Arc<SocketCore> {
+    pub(crate) fn new(
+        id: u64,
+        socket_type: SocketType,
+        ctx: Arc<ContextInner>,
+        io: usize,
+    ) -> Arc<SocketCore> {
         let options = Options::default();
         let pattern = Pattern::new(socket_type, &options);
         Arc::new_cyclic(|me| SocketCore {
             id,
             socket_type,
             ctx,
+            io,
             me: me.clone(),
             engine_closed: std::sync::atomic::AtomicBool::new(false),
             monitor: crate::monitor::MonitorHub::new(),
@@ -193,9 +201,14 @@ impl SocketCore {
             .is_some_and(|p| !p.out.is_empty())
     }
 
+    /// The I/O thread serving this socket.
+    pub(crate) fn reactor(&self) -> &crate::engine::Reactor {
+        self.ctx.reactor(self.io)
+    }
+
     /// Why calls on a closed socket fail: closed by the user, or by a failed I/O thread.
     pub(crate) fn closed_kind(&self) -> SendErrorKind {
-        if self.ctx.reactor.has_failed() {
+        if self.reactor().has_failed() {
             SendErrorKind::EngineFailed
         } else {
             SendErrorKind::Closed
@@ -511,7 +524,7 @@ impl SocketCore {
         let mut st = self.state.lock();
         let mut timer = WaitTimer::new(wait.or_configured(st.options.sndtimeo));
         loop {
-            if st.closed || self.ctx.reactor.has_failed() {
+            if st.closed || self.reactor().has_failed() {
                 return Err(SendError::new(self.closed_kind(), msg));
             }
             let s = &mut *st;
@@ -545,7 +558,7 @@ impl SocketCore {
         let mut st = self.state.lock();
         let mut timer = WaitTimer::new(wait.or_configured(st.options.rcvtimeo));
         loop {
-            if st.closed || self.ctx.reactor.has_failed() {
+            if st.closed || self.reactor().has_failed() {
                 return Err(match self.closed_kind() {
                     SendErrorKind::EngineFailed => RecvError::EngineFailed,
                     _ => RecvError::Closed,

@@ -115,7 +115,7 @@ impl Socket {
         core.monitor
             .emit(|| MonitorEvent::new(MonitorEventKind::Listening, resolved.clone(), None));
         if let Some(listener) = listener {
-            core.ctx.reactor.send(Command::Listen {
+            core.reactor().send(Command::Listen {
                 socket: core.clone(),
                 bind_id,
                 listener,
@@ -131,7 +131,7 @@ impl Socket {
         let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
         let opts = core.options();
-        if core.is_closed() || core.ctx.reactor.has_failed() {
+        if core.is_closed() || core.reactor().has_failed() {
             return Err(match core.closed_kind() {
                 SendErrorKind::EngineFailed => BindError::EngineFailed,
                 _ => BindError::Closed,
@@ -181,7 +181,7 @@ impl Socket {
         };
         let (connect_id, peer) = {
             let mut st = core.lock();
-            if st.closed || core.ctx.reactor.has_failed() {
+            if st.closed || core.reactor().has_failed() {
                 return Err(match core.closed_kind() {
                     SendErrorKind::EngineFailed => ConnectError::EngineFailed,
                     _ => ConnectError::Closed,
@@ -199,7 +199,7 @@ impl Socket {
         };
         match (target, &ep) {
             (Some(target), _) => {
-                core.ctx.reactor.send(Command::Connect {
+                core.reactor().send(Command::Connect {
                     socket: core.clone(),
                     connect_id,
                     target,
@@ -237,7 +237,7 @@ impl Socket {
         if let Endpoint::Inproc(name) = &ep {
             core.ctx.inproc_unbind(name, core);
         } else {
-            core.ctx.reactor.send(Command::Unbind {
+            core.reactor().send(Command::Unbind {
                 socket_id: core.id,
                 bind_id: id,
             });
@@ -259,7 +259,7 @@ impl Socket {
                 .ok_or_else(|| DetachError::NotFound(endpoint.to_owned()))?
         };
         for (id, peer) in connects {
-            core.ctx.reactor.send(Command::Disconnect {
+            core.reactor().send(Command::Disconnect {
                 socket_id: core.id,
                 connect_id: id,
             });
