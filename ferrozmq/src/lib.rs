@@ -37,8 +37,8 @@ pub use error::{
     SendError, SendErrorKind,
 };
 pub use ferrozmq_proto::pattern::ReqError;
+pub use ferrozmq_proto::{Capabilities, Message, Routing, SocketType, Subscriptions};
 pub use ferrozmq_proto::{DecodeError, PeerMisbehaved, SessionError};
-pub use ferrozmq_proto::{Message, SocketType};
 pub use monitor::{
     DisconnectReason, HandshakeFailure, Monitor, MonitorEvent, MonitorEventKind, MonitorRecvError,
     PeerRefusal, MONITOR_CAPACITY,

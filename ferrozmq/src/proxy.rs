@@ -435,11 +435,11 @@ fn check_closed(
 }
 
 fn can_receive(t: SocketType) -> bool {
-    !matches!(t, SocketType::Push | SocketType::Pub)
+    t.capabilities().can_recv
 }
 
 fn can_send(t: SocketType) -> bool {
-    !matches!(t, SocketType::Pull | SocketType::Sub)
+    t.capabilities().can_send
 }
 
 impl ProxyControl {

@@ -251,7 +251,8 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
 fn set_up(socket: &Socket, args: &SocketArgs) -> Result<()> {
     let mut options = args.options.to_socket_options()?;
     // A subscriber given no --subscribe takes everything.
-    let subscriber = matches!(socket.socket_type(), SocketType::Sub | SocketType::XSub);
+    let subscriber =
+        socket.socket_type().capabilities().subscriptions == ferrozmq::Subscriptions::Subscriber;
     if subscriber && args.options.subscribe.is_empty() {
         options.push(SocketOption::Subscribe(ferrozmq::Bytes::new()));
     }

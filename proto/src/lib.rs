@@ -28,4 +28,4 @@ pub mod socket_type;
 pub use error::{DecodeError, PeerMisbehaved, SessionError};
 pub use message::Message;
 pub use session::{PeerInfo, Session, SessionConfig, SessionEvent};
-pub use socket_type::SocketType;
+pub use socket_type::{Capabilities, Routing, SocketType, Subscriptions};

@@ -1,4 +1,6 @@
-//! [`SocketType`]: the ZMTP socket types, their wire names and which pairs may talk.
+//! [`SocketType`]: the ZMTP socket types, their wire names, which pairs may talk, and
+//! [`Capabilities`], the one table of what each type does that the socket core, the
+//! connection, the proxy and the tools consult instead of matching on types themselves.
 //!
 //! RFC 23 §"The Socket-Type Property" (and RFC 28-31) define the names and the valid pairs.
 
@@ -88,11 +90,97 @@ impl SocketType {
     /// Whether this type sends an `Identity` property in its READY (RFC 23: REQ, DEALER and
     /// ROUTER do; libzmq does the same).
     pub fn sends_identity(self) -> bool {
-        matches!(
-            self,
-            SocketType::Req | SocketType::Dealer | SocketType::Router
-        )
+        self.capabilities().sends_identity
     }
+
+    /// What this socket type does (RFC 28-31).
+    pub fn capabilities(self) -> Capabilities {
+        use Routing::*;
+        use SocketType::*;
+        use Subscriptions::{Publisher, Subscriber};
+        let (can_send, can_recv, routing, subscriptions, conflate_in, conflate_out) = match self {
+            // RFC 31: one peer, both ways.
+            Pair => (true, true, Exclusive, Subscriptions::None, true, true),
+            // RFC 29: publishers fan out and take subscriptions; XPUB also receives them.
+            Pub => (true, false, FanOut, Publisher, false, true),
+            XPub => (true, true, FanOut, Publisher, false, true),
+            // RFC 29: subscribers send subscriptions upstream (XSUB also other messages).
+            Sub => (false, true, Routing::None, Subscriber, true, false),
+            XSub => (true, true, Upstream, Subscriber, true, false),
+            // RFC 28: requests round robin, replies go back to the requester.
+            Req => (true, true, RoundRobin, Subscriptions::None, false, false),
+            Rep => (true, true, ToRequester, Subscriptions::None, false, false),
+            Dealer => (true, true, RoundRobin, Subscriptions::None, true, true),
+            Router => (true, true, ByRoutingId, Subscriptions::None, false, false),
+            // RFC 30: a pipeline goes one way.
+            Push => (true, false, RoundRobin, Subscriptions::None, false, true),
+            Pull => (false, true, Routing::None, Subscriptions::None, true, false),
+        };
+        Capabilities {
+            can_send,
+            can_recv,
+            routing,
+            subscriptions,
+            sends_identity: matches!(self, Req | Dealer | Router),
+            conflates_incoming: conflate_in,
+            conflates_outgoing: conflate_out,
+        }
+    }
+}
+
+/// What a socket type does: the one table behind every per-type decision outside the
+/// strategies themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Sending is allowed (not PULL, SUB).
+    pub can_send: bool,
+    /// Receiving is allowed (not PUSH, PUB). Incoming messages are fair-queued between
+    /// peers (RFC 28-31), except XPUB's, which are its subscribers' subscriptions.
+    pub can_recv: bool,
+    /// Where a sent message goes.
+    pub routing: Routing,
+    /// The part a socket plays in publish-subscribe.
+    pub subscriptions: Subscriptions,
+    /// Sends an `Identity` property in READY (REQ, DEALER, ROUTER).
+    pub sends_identity: bool,
+    /// ZMQ_CONFLATE applies to the incoming queues.
+    pub conflates_incoming: bool,
+    /// ZMQ_CONFLATE applies to the outgoing queues. Never a subscriber's: they carry its
+    /// subscriptions, which must all arrive.
+    pub conflates_outgoing: bool,
+}
+
+/// Where a sent message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Routing {
+    /// Nothing is sent (PULL).
+    None,
+    /// To the one peer (PAIR).
+    Exclusive,
+    /// To the next peer with room, in turn (REQ, DEALER, PUSH).
+    RoundRobin,
+    /// To every matching subscriber (PUB, XPUB).
+    FanOut,
+    /// To every publisher (XSUB; a SUB sends only its subscriptions, as options).
+    Upstream,
+    /// Back to the peer of the request being answered (REP).
+    ToRequester,
+    /// To the peer named by the first frame (ROUTER).
+    ByRoutingId,
+}
+
+/// The part a socket type plays in publish-subscribe (RFC 29).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Subscriptions {
+    /// Not a publish-subscribe socket.
+    None,
+    /// Takes its peers' subscriptions and filters what it sends (PUB, XPUB).
+    Publisher,
+    /// Sends subscriptions to its publishers (SUB, XSUB).
+    Subscriber,
 }
 
 impl std::fmt::Display for SocketType {
@@ -133,5 +221,30 @@ mod tests {
         assert!(!Req.is_compatible(Req));
         assert!(!Push.is_compatible(Push));
         assert!(!Pair.is_compatible(Dealer));
+    }
+
+    #[test]
+    fn capabilities_agree_with_compatibility() {
+        use SocketType::*;
+        let all = [
+            Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub,
+        ];
+        for a in all {
+            let caps = a.capabilities();
+            // Something must flow between compatible peers: one side sends what the other
+            // receives (subscriptions flow from subscribers to publishers).
+            for b in all.into_iter().filter(|b| a.is_compatible(*b)) {
+                let other = b.capabilities();
+                assert!(
+                    (caps.can_send && other.can_recv) || (other.can_send && caps.can_recv),
+                    "{a} and {b} are compatible but nothing can flow"
+                );
+            }
+            assert_eq!(caps.can_send, caps.routing != Routing::None, "{a}");
+            assert!(!(caps.subscriptions == Subscriptions::Subscriber && caps.conflates_outgoing));
+        }
+        assert_eq!(Pub.capabilities().subscriptions, Subscriptions::Publisher);
+        assert!(!Push.capabilities().can_recv);
+        assert!(Router.sends_identity() && !Rep.sends_identity());
     }
 }

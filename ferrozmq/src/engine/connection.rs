@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use ferrozmq_proto::pattern::PeerId;
-use ferrozmq_proto::{Session, SessionError, SessionEvent, SocketType};
+use ferrozmq_proto::{Session, SessionError, SessionEvent, Subscriptions};
 
 use super::Shared;
 use crate::monitor::{
@@ -169,8 +169,9 @@ impl Connection {
         let peer_name = stream.peer_name();
         let socket_type = socket.socket_type;
         Connection {
-            subscriptions_in: matches!(socket_type, SocketType::Pub | SocketType::XPub),
-            subscriptions_out: matches!(socket_type, SocketType::Sub | SocketType::XSub),
+            subscriptions_in: socket_type.capabilities().subscriptions == Subscriptions::Publisher,
+            subscriptions_out: socket_type.capabilities().subscriptions
+                == Subscriptions::Subscriber,
             peer_name,
             endpoint,
             established: !connecting,

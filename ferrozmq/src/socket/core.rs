@@ -224,11 +224,9 @@ impl SocketCore {
     /// Creates a peer and its pipes. `persistent` peers (made by `connect`) keep their queues
     /// across reconnections and are offered to outgoing strategies at once.
     pub(crate) fn create_peer(&self, st: &mut CoreState, persistent: bool) -> Attachment {
-        let (conflate_in, conflate_out) = if st.options.conflate {
-            conflates(self.socket_type)
-        } else {
-            (false, false)
-        };
+        let caps = self.socket_type.capabilities();
+        let conflate_in = st.options.conflate && caps.conflates_incoming;
+        let conflate_out = st.options.conflate && caps.conflates_outgoing;
         let out = if conflate_out {
             Pipe::conflating()
         } else {
@@ -795,18 +793,6 @@ impl WaitTimer {
                 None
             }
         }
-    }
-}
-
-/// Which queues ZMQ_CONFLATE makes conflating for a socket type: (incoming, outgoing). Only
-/// queues of data messages: a subscriber's outgoing queue carries subscriptions, which must
-/// all arrive.
-fn conflates(socket_type: SocketType) -> (bool, bool) {
-    match socket_type {
-        SocketType::Sub | SocketType::XSub | SocketType::Pull => (true, false),
-        SocketType::Pub | SocketType::XPub | SocketType::Push => (false, true),
-        SocketType::Dealer | SocketType::Pair => (true, true),
-        _ => (false, false),
     }
 }
 

@@ -42,7 +42,7 @@ use crate::codec::{
 };
 use crate::error::PeerMisbehaved;
 use crate::mechanism::{peer_error, Handshake, HandshakeStep};
-use crate::{Message, SessionError, SocketType};
+use crate::{Message, SessionError, SocketType, Subscriptions};
 
 /// Security mechanism choice for a session.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -519,7 +519,8 @@ impl Session {
     fn deliver(&mut self, msg: Message) {
         // RFC 29 / ZMTP 3.0: a subscription is a message whose first byte is 1 (subscribe)
         // or 0 (cancel), followed by the topic.
-        if matches!(self.socket_type, SocketType::Pub | SocketType::XPub) && msg.len() == 1 {
+        let publisher = self.socket_type.capabilities().subscriptions == Subscriptions::Publisher;
+        if publisher && msg.len() == 1 {
             if let Some(frame) = msg.first() {
                 let topic = || frame.slice(1..);
                 match frame.first() {
