@@ -249,3 +249,57 @@ fn sockets_spread_over_several_io_threads_talk_and_terminate() {
     assert_eq!(blocked.join().unwrap(), Err(RecvError::Closed));
     assert_eq!(Context::with_io_threads(0).unwrap().io_threads(), 1);
 }
+
+#[test]
+fn send_many_and_recv_many_move_batches_in_order_through_small_queues() {
+    let ctx = Context::new();
+    for ep in endpoints("batches") {
+        let pull = ctx.socket(SocketType::Pull);
+        pull.set_option(SocketOption::RcvHwm(10)).unwrap();
+        let resolved = pull.bind(&ep).unwrap();
+        let push = ctx.socket(SocketType::Push);
+        push.set_option(SocketOption::SndHwm(10)).unwrap();
+        push.connect(&resolved).unwrap();
+        // Far more than the queues hold: the batch waits for room part-way, so the reader
+        // must have been told of what the batch queued before it.
+        let total = 5_000;
+        let sender = std::thread::spawn(move || {
+            let mut batch: std::collections::VecDeque<Message> =
+                (0..total).map(|i| Message::from(format!("{i}"))).collect();
+            push.send_many(&mut batch).unwrap();
+            assert!(batch.is_empty());
+            push
+        });
+        let mut got = Vec::new();
+        while got.len() < total {
+            let before = got.len();
+            let n = pull.recv_many(&mut got, 64).unwrap();
+            assert!((1..=64).contains(&n) && got.len() == before + n);
+        }
+        let expected: Vec<Vec<String>> = (0..total).map(|i| vec![format!("{i}")]).collect();
+        assert_eq!(got.iter().map(text).collect::<Vec<_>>(), expected, "{ep}");
+        sender.join().unwrap();
+    }
+}
+
+#[test]
+fn send_many_stops_at_the_first_refusal_and_keeps_the_rest() {
+    let ctx = Context::new();
+    let (rep, req) = pair(&ctx, SocketType::Rep, SocketType::Req, "inproc://batch-req");
+    let mut batch: std::collections::VecDeque<Message> = ["one", "two", "three"]
+        .into_iter()
+        .map(Message::from)
+        .collect();
+    // REQ takes one request, then must receive: the second is refused and handed back.
+    let err = req.send_many(&mut batch).unwrap_err();
+    assert!(matches!(err.kind(), SendErrorKind::InvalidState(_)));
+    assert_eq!(text(&err.into_message()), ["two"]);
+    assert_eq!(batch.len(), 1);
+    let request = rep.recv_timeout(T).unwrap();
+    rep.send(request).unwrap();
+    // recv_many on a REQ stops after the one reply.
+    let mut replies = Vec::new();
+    req.set_option(SocketOption::RcvTimeo(T)).unwrap();
+    assert_eq!(req.recv_many(&mut replies, 10).unwrap(), 1);
+    assert_eq!(text(&replies[0]), ["one"]);
+}

@@ -8,7 +8,7 @@
 //! changes edge (empty -> non-empty, full -> room). Signals gathered under the lock are fired
 //! after it is released (see `pipe.rs`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -517,41 +517,77 @@ impl SocketCore {
     // ---- the API paths ----
 
     /// Sends, waiting as `wait` allows.
-    pub(crate) fn send(&self, mut msg: Message, wait: Wait) -> Result<(), SendError> {
+    pub(crate) fn send(&self, msg: Message, wait: Wait) -> Result<(), SendError> {
+        self.send_many(&mut Some(msg), wait)
+    }
+
+    /// Sends the messages from the front of `msgs` in order under one lock, waiting as `wait`
+    /// allows (one time-out for the whole batch). On failure the message that failed is in
+    /// the error and the ones after it stay in `msgs`.
+    pub(crate) fn send_many(&self, msgs: &mut impl Outbox, wait: Wait) -> Result<(), SendError> {
         let mut signals = Signals::new();
         let mut st = self.state.lock();
         let mut timer = WaitTimer::new(wait.or_configured(st.options.sndtimeo));
-        loop {
-            if st.closed || self.reactor().has_failed() {
-                return Err(SendError::new(self.closed_kind(), msg));
-            }
-            let s = &mut *st;
-            match s.pattern.send(&s.peers, &s.options, msg, &mut signals) {
-                Ok(()) => {
-                    // A REP that replied may receive again (a poller may wait for that).
-                    let wakers = match s.pattern {
-                        Pattern::Rep(_) => std::mem::take(&mut s.recv_wakers),
-                        _ => Vec::new(),
-                    };
-                    drop(st);
-                    fire(signals);
-                    wake_all(wakers);
-                    return Ok(());
+        let mut sent = false;
+        let result = 'batch: loop {
+            let Some(mut msg) = msgs.take_next() else {
+                break Ok(());
+            };
+            loop {
+                if st.closed || self.reactor().has_failed() {
+                    break 'batch Err(SendError::new(self.closed_kind(), msg));
                 }
-                Err((SendErrorKind::WouldBlock, m)) => msg = m,
-                Err((kind, m)) => return Err(SendError::new(kind, m)),
+                let s = &mut *st;
+                match s.pattern.send(&s.peers, &s.options, msg, &mut signals) {
+                    Ok(()) => {
+                        sent = true;
+                        break;
+                    }
+                    Err((SendErrorKind::WouldBlock, m)) => msg = m,
+                    Err((kind, m)) => break 'batch Err(SendError::new(kind, m)),
+                }
+                // Readers of what this batch queued so far must hear of it before we wait
+                // for room that only their reading makes.
+                if !signals.is_empty() {
+                    MutexGuard::unlocked(&mut st, || fire(signals.drain(..)));
+                    continue;
+                }
+                st.send_waiters += 1;
+                let outcome = timer.wait(&self.writable, &mut st);
+                st.send_waiters -= 1;
+                if let Some(kind) = outcome {
+                    break 'batch Err(SendError::new(kind.into(), msg));
+                }
             }
-            st.send_waiters += 1;
-            let outcome = timer.wait(&self.writable, &mut st);
-            st.send_waiters -= 1;
-            if let Some(kind) = outcome {
-                return Err(SendError::new(kind.into(), msg));
-            }
-        }
+        };
+        // A REP that replied may receive again (a poller may wait for that).
+        let wakers = match st.pattern {
+            Pattern::Rep(_) if sent => std::mem::take(&mut st.recv_wakers),
+            _ => Vec::new(),
+        };
+        drop(st);
+        fire(signals);
+        wake_all(wakers);
+        result
     }
 
     /// Receives, waiting as `wait` allows.
     pub(crate) fn recv(&self, wait: Wait) -> Result<Message, RecvError> {
+        let mut one = None;
+        self.recv_many(&mut one, 1, wait)?;
+        one.ok_or(RecvError::WouldBlock)
+    }
+
+    /// Receives up to `max` (at least one) messages into `out` under one lock: waits as
+    /// `wait` allows for the first, then takes what is ready without waiting. Returns how
+    /// many were appended.
+    pub(crate) fn recv_many(
+        &self,
+        out: &mut impl Inbox,
+        max: usize,
+        wait: Wait,
+    ) -> Result<usize, RecvError> {
+        let max = max.max(1);
         let mut signals = Signals::new();
         let mut st = self.state.lock();
         let mut timer = WaitTimer::new(wait.or_configured(st.options.rcvtimeo));
@@ -564,6 +600,18 @@ impl SocketCore {
             }
             match self.recv_locked(&mut st, &mut signals)? {
                 Some(m) => {
+                    out.put(m);
+                    let mut n = 1;
+                    // More without waiting; a REQ (one reply per request) stops by itself.
+                    while n < max {
+                        match self.recv_locked(&mut st, &mut signals) {
+                            Ok(Some(m)) => {
+                                out.put(m);
+                                n += 1;
+                            }
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
                     // REQ with its reply, REP with a request: now they may send.
                     let wakers = match st.pattern {
                         Pattern::Req { .. } | Pattern::Rep(_) => {
@@ -574,7 +622,7 @@ impl SocketCore {
                     drop(st);
                     fire(signals);
                     wake_all(wakers);
-                    return Ok(m);
+                    return Ok(n);
                 }
                 None if !signals.is_empty() => {
                     MutexGuard::unlocked(&mut st, || fire(signals.drain(..)));
@@ -730,6 +778,42 @@ impl std::fmt::Debug for CoreState {
             .field("peers", &self.peers.len())
             .field("closed", &self.closed)
             .finish()
+    }
+}
+
+/// Where a send takes its messages from: one message, or a caller's queue (`send_many`).
+pub(crate) trait Outbox {
+    /// The next message to send, if any.
+    fn take_next(&mut self) -> Option<Message>;
+}
+
+impl Outbox for Option<Message> {
+    fn take_next(&mut self) -> Option<Message> {
+        self.take()
+    }
+}
+
+impl Outbox for VecDeque<Message> {
+    fn take_next(&mut self) -> Option<Message> {
+        self.pop_front()
+    }
+}
+
+/// Where a receive puts its messages: one slot, or a caller's buffer (`recv_many`).
+pub(crate) trait Inbox {
+    /// Stores a received message.
+    fn put(&mut self, msg: Message);
+}
+
+impl Inbox for Option<Message> {
+    fn put(&mut self, msg: Message) {
+        *self = Some(msg);
+    }
+}
+
+impl Inbox for Vec<Message> {
+    fn put(&mut self, msg: Message) {
+        self.push(msg);
     }
 }
 

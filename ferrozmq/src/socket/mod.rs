@@ -307,6 +307,24 @@ impl Socket {
         self.core().send(msg.into(), Wait::from_timeout(timeout))
     }
 
+    /// Sends every message of `msgs`, from the front, under one lock of the socket (cheaper
+    /// than one `send` each for a burst of small messages), blocking up to SNDTIMEO for the
+    /// whole batch. On failure the message that failed is handed back in the error and those
+    /// after it stay in `msgs`; those before it were sent.
+    pub fn send_many(
+        &self,
+        msgs: &mut std::collections::VecDeque<Message>,
+    ) -> Result<(), SendError> {
+        self.core().send_many(msgs, Wait::Configured)
+    }
+
+    /// Receives up to `max` messages into `out` under one lock of the socket: blocks up to
+    /// RCVTIMEO for the first, then takes what is already queued. Returns how many were
+    /// appended (at least one).
+    pub fn recv_many(&self, out: &mut Vec<Message>, max: usize) -> Result<usize, RecvError> {
+        self.core().recv_many(out, max, Wait::Configured)
+    }
+
     /// Receives a message, blocking up to RCVTIMEO (forever by default).
     pub fn recv(&self) -> Result<Message, RecvError> {
         self.core().recv(Wait::Configured)
