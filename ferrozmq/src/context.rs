@@ -334,16 +334,26 @@ fn report_inproc_closed(core: &SocketCore, name: &str) {
 /// flushed (within LINGER) instead of lost. Registered once, when the context is made.
 #[allow(unsafe_code, reason = "atexit(3) has no wrapper in std")]
 fn register_exit_flush() {
+    /// The process that registered the hook: a child made by `fork` inherits the hook but
+    /// not the I/O threads, so it has nothing to flush (and no thread to join).
+    static REGISTERED_BY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     extern "C" fn flush_global() {
-        // Taken out first: a socket made during the flush gets a fresh default context.
-        let ctx = GLOBAL.lock().take();
-        if let Some(ctx) = ctx {
-            ctx.terminate();
+        if REGISTERED_BY.load(Ordering::Relaxed) != std::process::id() {
+            return;
         }
+        // A panic must not unwind out of an `extern "C"` function (it would abort).
+        let _ = std::panic::catch_unwind(|| {
+            // Taken out first: a socket made during the flush gets a fresh default context.
+            let ctx = GLOBAL.lock().take();
+            if let Some(ctx) = ctx {
+                ctx.terminate();
+            }
+        });
     }
+    REGISTERED_BY.store(std::process::id(), Ordering::Relaxed);
     // SAFETY: `flush_global` is a plain `extern "C" fn()` with no arguments, as atexit(3)
-    // expects; it does not unwind across the FFI boundary in practice (terminate only locks,
-    // sends a command and joins the I/O thread), and it stays valid for the process's life.
+    // expects; it catches any panic, so nothing unwinds across the FFI boundary, and it
+    // stays valid for the process's life.
     let rc = unsafe { libc::atexit(flush_global) };
     if rc != 0 {
         tracing::warn!("ferrozmq: cannot register the exit flush of the default context");

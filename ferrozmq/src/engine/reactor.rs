@@ -327,6 +327,17 @@ impl Reactor {
             let pending = c.peer.is_some_and(|p| c.socket.has_pending_output(p));
             if pending && linger != Some(Duration::ZERO) {
                 c.linger = Some(deadline);
+                // A retry due after the deadline (or never) is brought forward to it, when
+                // the connect gives up: LINGER bounds the wait, not RECONNECT_IVL.
+                if let (None, Some(deadline)) = (c.active, deadline) {
+                    if c.timer_at.is_none_or(|t| t > deadline) {
+                        let timer = Timer::Reconnect {
+                            socket_id: key.0,
+                            connect_id: key.1,
+                        };
+                        c.timer_at = self.timers.reschedule(timer, c.timer_at, Some(deadline));
+                    }
+                }
             } else {
                 gone.push(*key);
             }

@@ -409,7 +409,7 @@ impl SocketCore {
             // What the peer sent before it went still counts (its subscriptions, then their
             // removal with the peer).
             st.pattern
-                .drain_input(peer, &st.peers, &st.options, &mut signals);
+                .on_input(peer, &mut st.fq, &st.peers, &st.options, &mut signals);
         }
         st.pattern.on_detach(peer, remove, &st.options);
         if let Some(p) = st.peers.get(&peer) {
@@ -437,7 +437,7 @@ impl SocketCore {
             let publisher = matches!(st.pattern, Pattern::Pub(_));
             if publisher {
                 st.pattern
-                    .drain_input(peer, &st.peers, &st.options, &mut signals);
+                    .on_input(peer, &mut st.fq, &st.peers, &st.options, &mut signals);
             }
             st.pattern.on_detach(peer, true, &st.options);
             if let Some(p) = st.peers.remove(&peer) {

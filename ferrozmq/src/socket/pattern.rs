@@ -205,19 +205,6 @@ impl Pattern {
         }
     }
 
-    /// A publisher takes all a departing peer sent (its subscriptions) before it goes.
-    pub(crate) fn drain_input(
-        &mut self,
-        peer: PeerId,
-        peers: &PeerMap<Peer>,
-        opts: &Options,
-        signals: &mut Signals,
-    ) {
-        if let Pattern::Pub(publisher) = self {
-            publisher.drain_input(peer, peers, opts, signals);
-        }
-    }
-
     /// True if a receive may find something without a new input edge (to pass the baton to
     /// another waiting receiver).
     pub(crate) fn has_queued(&self, fq: &FairQueue) -> bool {
@@ -428,9 +415,7 @@ impl Pattern {
             Pattern::Push(_) | Pattern::Unsupported => Err(RecvError::NotSupported),
             // XPUB's messages come from its subscription queue, not from a peer's pipe; the
             // peer id returned is a placeholder no caller looks up.
-            Pattern::Pub(publisher) => Ok(publisher
-                .recv(peers, opts, signals)?
-                .map(|m| (PeerId(0), m))),
+            Pattern::Pub(publisher) => Ok(publisher.recv()?.map(|m| (PeerId(0), m))),
             Pattern::Sub(subscriber) => Ok(subscriber.recv(fq, peers, opts, signals)),
             Pattern::Req { state, .. } => {
                 if !state.expecting_reply() {

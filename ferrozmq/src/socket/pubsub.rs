@@ -37,12 +37,12 @@ pub(crate) struct Publisher {
     /// XPUB_NODROP: the targets that had no room for the last refused message. The socket is
     /// writable again once they all have room (they are marked to signal when they drain).
     blocked: PeerSet,
-    /// XPUB: messages waiting for `recv`, with the peer they came from. At most RCVHWM:
-    /// beyond it, peers' input waits in their pipes (and their connections stop reading).
+    /// XPUB: messages waiting for `recv`, with the peer they came from. At most RCVHWM
+    /// (unless 0): past it, notices and upstream messages are dropped and counted, while the
+    /// subscriptions themselves still take effect.
     pending: VecDeque<(Option<PeerId>, Message)>,
-    /// XPUB: peers whose input was left in their pipes because `pending` was full; taken
-    /// when `recv` makes room.
-    stalled: PeerSet,
+    /// XPUB: notices and upstream messages dropped because `pending` was full.
+    dropped: u64,
     /// Topics each peer holds (in `trie`, or `requested` under XPUB_MANUAL), checked
     /// against MAX_SUBSCRIPTIONS.
     counts: PeerMap<usize>,
@@ -62,7 +62,7 @@ impl Publisher {
             targets: PeerSet::default(),
             blocked: PeerSet::default(),
             pending: VecDeque::new(),
-            stalled: PeerSet::default(),
+            dropped: 0,
             counts: PeerMap::default(),
             last_sender: None,
         }
@@ -96,7 +96,6 @@ impl Publisher {
     pub(crate) fn on_detach(&mut self, peer: PeerId, opts: &Options) {
         self.attached.remove(&peer);
         self.blocked.remove(&peer);
-        self.stalled.remove(&peer);
         self.counts.remove(&peer);
         if self.last_sender == Some(peer) {
             self.last_sender = None;
@@ -117,9 +116,9 @@ impl Publisher {
         });
     }
 
-    /// Takes what a peer sent: subscriptions update the trie; XPUB keeps what its user should
-    /// see, up to RCVHWM messages (the rest waits in the peer's pipe until `recv` makes
-    /// room). True if XPUB's `recv` queue went from empty to non-empty.
+    /// Takes everything a peer sent: subscriptions update the trie at once (whether or not
+    /// the user reads XPUB's notices); XPUB keeps what its user should see, up to RCVHWM.
+    /// True if XPUB's `recv` queue went from empty to non-empty.
     pub(crate) fn on_input(
         &mut self,
         peer: PeerId,
@@ -127,59 +126,37 @@ impl Publisher {
         opts: &Options,
         signals: &mut Signals,
     ) -> bool {
-        let limit = match (self.xpub, opts.rcvhwm) {
-            (true, hwm) if hwm > 0 => hwm,
-            _ => usize::MAX,
-        };
-        self.take_input(peer, peers, opts, signals, limit)
-    }
-
-    /// Takes everything a departing peer sent, whatever `pending` holds: its subscriptions
-    /// must be applied before they are removed with the peer.
-    pub(crate) fn drain_input(
-        &mut self,
-        peer: PeerId,
-        peers: &PeerMap<Peer>,
-        opts: &Options,
-        signals: &mut Signals,
-    ) -> bool {
-        self.stalled.remove(&peer);
-        self.take_input(peer, peers, opts, signals, usize::MAX)
-    }
-
-    fn take_input(
-        &mut self,
-        peer: PeerId,
-        peers: &PeerMap<Peer>,
-        opts: &Options,
-        signals: &mut Signals,
-        limit: usize,
-    ) -> bool {
         let was_empty = self.pending.is_empty();
         let Some(p) = peers.get(&peer) else {
             return false;
         };
-        loop {
-            if self.pending.len() >= limit {
-                if !p.inp.is_empty() {
-                    self.stalled.insert(peer);
-                }
-                break;
-            }
-            let Some((msg, s)) = p.inp.try_pop() else {
-                break;
-            };
+        while let Some((msg, s)) = p.inp.try_pop() {
             signals.extend(s);
             self.handle_input(peer, msg, opts);
         }
         was_empty && !self.pending.is_empty()
     }
 
+    /// Queues a message for XPUB's user, if RCVHWM allows.
+    fn deliver(&mut self, peer: Option<PeerId>, msg: Message, opts: &Options) {
+        if opts.rcvhwm != 0 && self.pending.len() >= opts.rcvhwm {
+            self.dropped += 1;
+            if self.dropped.is_power_of_two() {
+                tracing::warn!(
+                    dropped = self.dropped,
+                    "XPUB: receive queue full (RCVHWM), notices and upstream messages dropped"
+                );
+            }
+            return;
+        }
+        self.pending.push_back((peer, msg));
+    }
+
     fn handle_input(&mut self, peer: PeerId, msg: Message, opts: &Options) {
         let Some((subscribe, topic)) = msg.as_subscription() else {
             // RFC 29: XPUB passes other messages from subscribers up to its user; PUB drops them.
             if self.xpub {
-                self.pending.push_back((Some(peer), msg));
+                self.deliver(Some(peer), msg, opts);
             }
             return;
         };
@@ -195,7 +172,7 @@ impl Publisher {
             } else {
                 self.requested.remove(topic, peer);
             }
-            self.pending.push_back((Some(peer), msg));
+            self.deliver(Some(peer), msg, opts);
             return;
         }
         let deliver = if subscribe {
@@ -206,7 +183,7 @@ impl Publisher {
             last || opts.xpub_verboser
         };
         if self.xpub && deliver {
-            self.pending.push_back((Some(peer), msg));
+            self.deliver(Some(peer), msg, opts);
         }
     }
 
@@ -292,28 +269,16 @@ impl Publisher {
 
     /// XPUB: the next subscription (or upstream message) for the user. Under XPUB_MANUAL its
     /// peer becomes the one `Subscribe` applies to.
-    pub(crate) fn recv(
-        &mut self,
-        peers: &PeerMap<Peer>,
-        opts: &Options,
-        signals: &mut Signals,
-    ) -> Result<Option<Message>, RecvError> {
+    pub(crate) fn recv(&mut self) -> Result<Option<Message>, RecvError> {
         if !self.xpub {
             return Err(RecvError::NotSupported);
         }
-        let got = self.pending.pop_front().map(|(peer, msg)| {
+        Ok(self.pending.pop_front().map(|(peer, msg)| {
             if peer.is_some() {
                 self.last_sender = peer;
             }
             msg
-        });
-        // Room again: take input that waited in the peers' pipes.
-        if !self.stalled.is_empty() && self.pending.len() < opts.rcvhwm.div_ceil(2) {
-            for peer in std::mem::take(&mut self.stalled).iter() {
-                self.on_input(*peer, peers, opts, signals);
-            }
-        }
-        Ok(got)
+        }))
     }
 
     pub(crate) fn can_recv(&self) -> bool {
