@@ -37,7 +37,7 @@ pub use error::{
     SendError, SendErrorKind,
 };
 pub use ferrozmq_proto::pattern::ReqError;
-pub use ferrozmq_proto::{Capabilities, Message, Routing, SocketType, Subscriptions};
+pub use ferrozmq_proto::{Capabilities, Frame, Message, Routing, SocketType, Subscriptions};
 pub use ferrozmq_proto::{DecodeError, PeerMisbehaved, SessionError};
 pub use monitor::{
     DisconnectReason, HandshakeFailure, Monitor, MonitorEvent, MonitorEventKind, MonitorRecvError,

@@ -12,8 +12,6 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use crate::error::{RecvError, SendErrorKind};
 use crate::poller::{Interest, PollError, PollEvent, Poller, PollerKey, PollerWaker};
 use crate::{Message, Socket, SocketType};
@@ -358,7 +356,7 @@ impl Proxy {
                     })
                 }
             };
-            let command = msg.last().map(Bytes::as_ref).unwrap_or_default();
+            let command = msg.last().map(|f| f.as_slice()).unwrap_or_default();
             let reply = match command {
                 b"PAUSE" => {
                     self.shared.paused.store(true, Ordering::Release);

@@ -80,7 +80,7 @@ fn xpub_manual_subscribe_applies_to_the_peer_of_the_last_received_subscription()
     xpub.send("A-data").unwrap();
     // inproc: delivered (or not) inside `send`.
     assert_eq!(
-        sub1.try_recv().map(|m| m.frames()[0].clone()),
+        sub1.try_recv().map(|m| m.frames()[0].to_bytes()),
         Ok(Bytes::from_static(b"A-data")),
         "sub1 subscribed to A and the user accepted it: it must get A-data"
     );
@@ -381,7 +381,7 @@ fn proxy_to_nodrop_xpub_delivers_once_the_target_drains_despite_an_unrelated_ful
     for i in 0..5 {
         let got = fast.recv_timeout(Some(Duration::from_secs(2)));
         assert_eq!(
-            got.map(|m| m.frames()[0].clone()),
+            got.map(|m| m.frames()[0].to_bytes()),
             Ok(Bytes::from(format!("a{i}"))),
             "message a{i} stuck in the proxy"
         );

@@ -19,6 +19,7 @@
 
 pub mod codec;
 pub mod error;
+pub mod frame;
 pub mod mechanism;
 pub mod message;
 pub mod pattern;
@@ -26,6 +27,7 @@ pub mod session;
 pub mod socket_type;
 
 pub use error::{DecodeError, PeerMisbehaved, SessionError};
+pub use frame::Frame;
 pub use message::Message;
 pub use session::{PeerInfo, Session, SessionConfig, SessionEvent};
 pub use socket_type::{Capabilities, Routing, SocketType, Subscriptions};

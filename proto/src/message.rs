@@ -1,15 +1,20 @@
 //! [`Message`]: one ZeroMQ message, an ordered list of frames sent and received atomically.
 //!
-//! Frames are [`Bytes`], so forwarding or fanning a message out never copies its payload.
+//! Frames are [`Frame`]s: small payloads inside the frame, large ones shared [`Bytes`], so a
+//! small message costs no allocation and forwarding or fanning a message out never copies a
+//! large payload. A message can be built from owned buffers (no copy when large) or from
+//! borrowed data (`&[u8]`, `&str`, copied).
 
 use bytes::Bytes;
 use smallvec::SmallVec;
+
+use crate::frame::Frame;
 
 /// A multipart message: one or more frames (an empty message has no frames; on the wire it
 /// is sent as one empty frame).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Message {
-    frames: SmallVec<[Bytes; 2]>,
+    frames: SmallVec<[Frame; 2]>,
 }
 
 impl Message {
@@ -19,24 +24,24 @@ impl Message {
     }
 
     /// A message of one frame.
-    pub fn single(frame: impl Into<Bytes>) -> Self {
+    pub fn single(frame: impl Into<Frame>) -> Self {
         let mut frames = SmallVec::new();
         frames.push(frame.into());
         Self { frames }
     }
 
     /// Appends a frame at the end.
-    pub fn push_back(&mut self, frame: impl Into<Bytes>) {
+    pub fn push_back(&mut self, frame: impl Into<Frame>) {
         self.frames.push(frame.into());
     }
 
     /// Inserts a frame at the front (used for routing envelopes).
-    pub fn push_front(&mut self, frame: impl Into<Bytes>) {
+    pub fn push_front(&mut self, frame: impl Into<Frame>) {
         self.frames.insert(0, frame.into());
     }
 
     /// Removes and returns the first frame.
-    pub fn pop_front(&mut self) -> Option<Bytes> {
+    pub fn pop_front(&mut self) -> Option<Frame> {
         if self.frames.is_empty() {
             None
         } else {
@@ -45,22 +50,22 @@ impl Message {
     }
 
     /// Removes and returns the last frame.
-    pub fn pop_back(&mut self) -> Option<Bytes> {
+    pub fn pop_back(&mut self) -> Option<Frame> {
         self.frames.pop()
     }
 
     /// The frames, in order.
-    pub fn frames(&self) -> &[Bytes] {
+    pub fn frames(&self) -> &[Frame] {
         &self.frames
     }
 
     /// The first frame, if any.
-    pub fn first(&self) -> Option<&Bytes> {
+    pub fn first(&self) -> Option<&Frame> {
         self.frames.first()
     }
 
     /// The last frame, if any.
-    pub fn last(&self) -> Option<&Bytes> {
+    pub fn last(&self) -> Option<&Frame> {
         self.frames.last()
     }
 
@@ -76,18 +81,18 @@ impl Message {
 
     /// Total payload bytes over all frames.
     pub fn byte_len(&self) -> usize {
-        self.frames.iter().map(Bytes::len).sum()
+        self.frames.iter().map(|f| f.len()).sum()
     }
 
     /// Iterates over the frames.
-    pub fn iter(&self) -> std::slice::Iter<'_, Bytes> {
+    pub fn iter(&self) -> std::slice::Iter<'_, Frame> {
         self.frames.iter()
     }
 
     /// Splits the message at frame `at`, returning the frames from `at` on.
     pub fn split_off(&mut self, at: usize) -> Message {
         let at = at.min(self.frames.len());
-        let tail: SmallVec<[Bytes; 2]> = self.frames.drain(at..).collect();
+        let tail: SmallVec<[Frame; 2]> = self.frames.drain(at..).collect();
         Message { frames: tail }
     }
 
@@ -97,7 +102,7 @@ impl Message {
     }
 
     /// Consumes the message, returning its frames.
-    pub fn into_frames(self) -> Vec<Bytes> {
+    pub fn into_frames(self) -> Vec<Frame> {
         self.frames.into_vec()
     }
 
@@ -131,60 +136,69 @@ impl std::fmt::Debug for Message {
     }
 }
 
-impl From<Bytes> for Message {
-    fn from(b: Bytes) -> Self {
+/// One frame from anything a [`Frame`] is made from: owned buffers (`Bytes`, `Vec<u8>`,
+/// `String`; a large one is kept without a copy) or borrowed data (`&[u8]`, `&str`, arrays,
+/// copied).
+macro_rules! single_frame {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Message {
+            fn from(x: $t) -> Self {
+                Message::single(x)
+            }
+        }
+    )*};
+}
+single_frame!(
+    Frame,
+    Bytes,
+    &Bytes,
+    Vec<u8>,
+    &Vec<u8>,
+    String,
+    &String,
+    &[u8],
+    &str
+);
+
+impl<const N: usize> From<&[u8; N]> for Message {
+    fn from(b: &[u8; N]) -> Self {
         Message::single(b)
     }
 }
-impl From<Vec<u8>> for Message {
-    fn from(b: Vec<u8>) -> Self {
+impl<const N: usize> From<[u8; N]> for Message {
+    fn from(b: [u8; N]) -> Self {
         Message::single(b)
-    }
-}
-impl From<&'static [u8]> for Message {
-    fn from(b: &'static [u8]) -> Self {
-        Message::single(Bytes::from_static(b))
-    }
-}
-impl<const N: usize> From<&'static [u8; N]> for Message {
-    fn from(b: &'static [u8; N]) -> Self {
-        Message::single(Bytes::from_static(b))
-    }
-}
-impl From<&'static str> for Message {
-    fn from(s: &'static str) -> Self {
-        Message::single(Bytes::from_static(s.as_bytes()))
-    }
-}
-impl From<String> for Message {
-    fn from(s: String) -> Self {
-        Message::single(s)
     }
 }
 impl From<Vec<Bytes>> for Message {
     fn from(v: Vec<Bytes>) -> Self {
+        v.into_iter().collect()
+    }
+}
+impl From<Vec<Frame>> for Message {
+    fn from(v: Vec<Frame>) -> Self {
         Message {
             frames: SmallVec::from_vec(v),
         }
     }
 }
-impl<B: Into<Bytes>> FromIterator<B> for Message {
-    fn from_iter<I: IntoIterator<Item = B>>(iter: I) -> Self {
+impl<F: Into<Frame>> FromIterator<F> for Message {
+    fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> Self {
         Message {
             frames: iter.into_iter().map(Into::into).collect(),
         }
     }
 }
 impl IntoIterator for Message {
-    type Item = Bytes;
-    type IntoIter = smallvec::IntoIter<[Bytes; 2]>;
+    type Item = Frame;
+    type IntoIter = smallvec::IntoIter<[Frame; 2]>;
     fn into_iter(self) -> Self::IntoIter {
         self.frames.into_iter()
     }
 }
 impl<'a> IntoIterator for &'a Message {
-    type Item = &'a Bytes;
-    type IntoIter = std::slice::Iter<'a, Bytes>;
+    type Item = &'a Frame;
+    type IntoIter = std::slice::Iter<'a, Frame>;
     fn into_iter(self) -> Self::IntoIter {
         self.frames.iter()
     }
@@ -205,6 +219,18 @@ mod tests {
         assert_eq!(m.pop_back().as_deref(), Some(&b"c"[..]));
         let tail = m.split_off(0);
         assert!(m.is_empty());
-        assert_eq!(tail.frames(), &[Bytes::from_static(b"b")]);
+        assert_eq!(tail.frames(), &[Frame::from("b")]);
+    }
+
+    #[test]
+    fn borrowed_data_is_copied_and_small_frames_are_inline() {
+        let buf = [1u8, 2, 3];
+        let m = Message::from(&buf[..]);
+        assert!(m.frames()[0].is_inline());
+        let line = String::from("hello");
+        assert_eq!(Message::from(line.as_str()).frames()[0], "hello");
+        let m: Message = [&b"a"[..], b"b"].into_iter().collect();
+        assert_eq!(m.len(), 2);
+        assert_eq!(std::mem::size_of::<Message>(), 88);
     }
 }

@@ -121,6 +121,20 @@ impl FrameHeader {
         self.header_len.saturating_add(self.body_len)
     }
 
+    /// As [`FrameHeader::split_body`], as a message [`Frame`](crate::Frame): a small body
+    /// is copied inside the frame (no reference to the read buffer, nothing shared between
+    /// threads), a large one split off without a copy.
+    #[inline]
+    pub fn split_frame(&self, buf: &mut BytesMut) -> Option<crate::Frame> {
+        if self.body_len > crate::Frame::INLINE_CAPACITY {
+            return self.split_body(buf).map(crate::Frame::from);
+        }
+        let body = buf.get(self.header_len..self.frame_len())?;
+        let frame = crate::Frame::copy_from_slice(body);
+        buf.advance(self.frame_len());
+        Some(frame)
+    }
+
     /// Removes this frame from the front of `buf` and returns its body, or `None` (leaving
     /// `buf` untouched) if the body has not all arrived.
     #[inline]

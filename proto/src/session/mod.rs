@@ -485,10 +485,10 @@ impl Session {
                     .into());
                 }
             }
-            let Some(body) = header.split_body(buf) else {
-                return Ok(());
-            };
             if header.flags & FLAG_COMMAND != 0 {
+                let Some(body) = header.split_body(buf) else {
+                    return Ok(());
+                };
                 let command = Command::decode(body).map_err(PeerMisbehaved::from)?;
                 // RFC 23 §"Formal Grammar": traffic = *(command / message), so no command
                 // belongs between the frames of a message. libzmq may slip a heartbeat PING
@@ -506,8 +506,11 @@ impl Session {
                 self.handle_command(command, now)?;
                 continue;
             }
+            let Some(frame) = header.split_frame(buf) else {
+                return Ok(());
+            };
             self.partial_bytes += header.body_len as u64;
-            self.partial.push_back(body);
+            self.partial.push_back(frame);
             if header.flags & FLAG_MORE == 0 {
                 let msg = std::mem::take(&mut self.partial);
                 self.partial_bytes = 0;
@@ -522,7 +525,7 @@ impl Session {
         let publisher = self.socket_type.capabilities().subscriptions == Subscriptions::Publisher;
         if publisher && msg.len() == 1 {
             if let Some(frame) = msg.first() {
-                let topic = || frame.slice(1..);
+                let topic = || frame.bytes_from(1);
                 match frame.first() {
                     Some(1) => return self.events.push_back(SessionEvent::Subscribe(topic())),
                     Some(0) => return self.events.push_back(SessionEvent::Cancel(topic())),
@@ -596,7 +599,7 @@ fn encode_message(out: &mut Output, msg: &Message) {
         if frame.len() >= output::SHARE_MIN {
             // Large bodies are sent by reference (a vectored write), never copied.
             encode_frame_header(staging, flags, frame.len());
-            out.push_shared(frame.clone());
+            out.push_shared(frame.to_bytes());
         } else {
             staging.reserve(9 + frame.len());
             encode_frame_header(staging, flags, frame.len());

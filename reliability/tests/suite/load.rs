@@ -213,7 +213,7 @@ fn sixty_four_threads_share_one_dealer() {
     assert_eq!(dealer.try_recv().unwrap_err(), RecvError::WouldBlock);
 }
 
-fn decode(body: &Bytes) -> (u32, u32) {
+fn decode(body: &[u8]) -> (u32, u32) {
     let field = |at: usize| u32::from_be_bytes(body[at..at + 4].try_into().unwrap());
     assert_eq!(body.len(), 8, "thread id + sequence");
     (field(0), field(4))
