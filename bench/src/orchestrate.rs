@@ -93,8 +93,44 @@ pub(crate) fn lib_name(lib: Lib) -> &'static str {
     }
 }
 
-/// One run of one cell: starts its processes, waits for them, returns the figures.
+/// What one run gave: the line with its figures, and every process's own last line.
+struct Run {
+    figures: Line,
+    processes: Vec<Line>,
+}
+
+impl Run {
+    /// A run whose figures are in the last line of one of its processes.
+    fn of(figures: Line, others: Vec<Line>) -> Run {
+        let mut processes = vec![figures.clone()];
+        processes.extend(others);
+        Run { figures, processes }
+    }
+}
+
+/// One run of one cell: its figures, with the CPU time of all its processes per message.
 fn run_cell(s: &Scenario, lib: Lib) -> Result<Line> {
+    let run = run_processes(s, lib)?;
+    Ok(with_cpu(s, lib, run.figures, &run.processes))
+}
+
+/// The figures of a run with its CPU figure added: the `cpu_ns` every process reported (the
+/// CPU time of its measured work), summed as `run_cpu_ns`, and divided as the scenario says.
+/// Unchanged if a process did not report one.
+fn with_cpu(s: &Scenario, lib: Lib, figures: Line, processes: &[Line]) -> Line {
+    let total = processes
+        .iter()
+        .map(|line| line.get_number("cpu_ns"))
+        .sum::<Option<f64>>()
+        .filter(|_| !processes.is_empty());
+    match total.and_then(|ns| Some((ns, s.cpu_figure(lib, ns)?))) {
+        Some((ns, (key, value))) => figures.number("run_cpu_ns", ns).number(key, value),
+        None => figures,
+    }
+}
+
+/// Starts the processes of one run, waits for them, and collects what they said.
+fn run_processes(s: &Scenario, lib: Lib) -> Result<Run> {
     let deadline = Instant::now() + RUN_DEADLINE;
     let job = |role, transport, size| Job {
         lib,
@@ -107,9 +143,14 @@ fn run_cell(s: &Scenario, lib: Lib) -> Result<Line> {
     };
     match s.kind {
         Kind::Thr {
-            transport: Transport::Inproc,
+            transport: transport @ Transport::Inproc,
             size,
-        } => Worker::start(&job(Role::ThrInproc, Transport::Inproc, size))?.result(deadline),
+        }
+        | Kind::OneProcess { transport, size } => {
+            let line =
+                Worker::start(&job(Role::ThrOneProcess, transport, size))?.result(deadline)?;
+            Ok(Run::of(line, Vec::new()))
+        }
         Kind::Thr { transport, size } => pair(
             job(Role::ThrRecv, transport, size),
             job(Role::ThrSend, transport, size),
@@ -134,8 +175,8 @@ fn run_cell(s: &Scenario, lib: Lib) -> Result<Line> {
                 ..job(Role::LatPing, transport, size)
             })?;
             let line = ping.result(deadline)?;
-            echo.result(deadline)?;
-            Ok(line)
+            let echoed = echo.result(deadline)?;
+            Ok(Run::of(line, vec![echoed]))
         }
         Kind::PubSub { subscribers, size } => pub_sub(lib, s.count, subscribers, size, deadline),
         Kind::Rss { connections } => {
@@ -155,14 +196,14 @@ fn run_cell(s: &Scenario, lib: Lib) -> Result<Line> {
             router.say("measure")?;
             let line = router.result(deadline)?;
             peers.close_stdin();
-            peers.result(deadline)?;
-            Ok(line)
+            let released = peers.result(deadline)?;
+            Ok(Run::of(line, vec![released]))
         }
     }
 }
 
 /// A receiver that binds and a sender that connects to it; the receiver's result.
-fn pair(recv: Job, send: Job, deadline: Instant) -> Result<Line> {
+fn pair(recv: Job, send: Job, deadline: Instant) -> Result<Run> {
     let endpoint = Ipc::for_transport(recv.transport);
     let mut receiver = Worker::start(&Job {
         endpoint: endpoint.address(),
@@ -176,9 +217,7 @@ fn pair(recv: Job, send: Job, deadline: Instant) -> Result<Line> {
     let line = receiver.result(deadline);
     sender.close_stdin();
     let sent = sender.result(deadline);
-    let line = line?;
-    sent?;
-    Ok(line)
+    Ok(Run::of(line?, vec![sent?]))
 }
 
 /// A no-drop publisher and `subscribers` subscribers: the mean of their msg/s.
@@ -188,7 +227,7 @@ fn pub_sub(
     subscribers: usize,
     size: usize,
     deadline: Instant,
-) -> Result<Line> {
+) -> Result<Run> {
     let job = |role, endpoint| Job {
         lib,
         role,
@@ -210,18 +249,22 @@ fn pub_sub(
         }
     }
     publisher.say("go")?;
-    let mut rates = Vec::new();
+    let mut processes = Vec::new();
     for sub in subs {
-        let line = sub.result(deadline)?;
-        rates.push(line.get_number("msgs_per_sec").context("no msgs_per_sec")?);
+        processes.push(sub.result(deadline)?);
     }
+    let rates = processes
+        .iter()
+        .map(|line| line.get_number("msgs_per_sec").context("no msgs_per_sec"))
+        .collect::<Result<Vec<f64>>>()?;
     publisher.close_stdin();
-    publisher.result(deadline)?;
+    processes.push(publisher.result(deadline)?);
     let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
-    Ok(Line::new().number("msgs_per_sec", mean.round()).number(
+    let figures = Line::new().number("msgs_per_sec", mean.round()).number(
         "slowest_sub",
         rates.iter().copied().fold(f64::INFINITY, f64::min),
-    ))
+    );
+    Ok(Run { figures, processes })
 }
 
 /// A running worker process: its result lines arrive through a reader thread.
@@ -372,5 +415,53 @@ impl Drop for Ipc {
         if let Some(p) = &self.0 {
             let _ = std::fs::remove_file(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario;
+
+    fn scenario(id: &str) -> Scenario {
+        scenario::all().into_iter().find(|s| s.id == id).unwrap()
+    }
+
+    #[test]
+    fn cpu_of_all_processes_is_summed_and_divided() {
+        let receiver = Line::new()
+            .number("msgs_per_sec", 1e6)
+            .number("cpu_ns", 6e8);
+        let sender = Line::new().number("sent", 2e6).number("cpu_ns", 4e8);
+        let line = with_cpu(
+            &scenario("tcp-16"),
+            Lib::Ferrozmq,
+            receiver.clone(),
+            &[receiver.clone(), sender],
+        );
+        assert_eq!(line.get_number("msgs_per_sec"), Some(1e6));
+        assert_eq!(line.get_number("run_cpu_ns"), Some(1e9));
+        // 1 s over 2,000,000 messages.
+        assert_eq!(line.get_number("cpu_ns_per_msg"), Some(500.0));
+        // A process that did not say: no CPU figure rather than a flattering one.
+        let silent = Line::new().number("sent", 2e6);
+        let line = with_cpu(
+            &scenario("tcp-16"),
+            Lib::Ferrozmq,
+            receiver.clone(),
+            &[receiver.clone(), silent],
+        );
+        assert_eq!(line.get_number("cpu_ns_per_msg"), None);
+        assert_eq!(line, receiver);
+        let router = Line::new()
+            .number("bytes_per_conn", 2e3)
+            .number("cpu_ns", 1.0);
+        let line = with_cpu(
+            &scenario("rss-5000"),
+            Lib::Ferrozmq,
+            router.clone(),
+            &[router],
+        );
+        assert_eq!(line.get_number("run_cpu_ns"), None);
     }
 }

@@ -1,6 +1,7 @@
-//! Turns the runs into BENCHMARKS.md: medians per cell, a table of figures, a table of ratios
-//! to libzmq, and the targets with their measured ratio and whether each is met. Every number
-//! in the file comes from the runs passed in.
+//! Turns the runs into BENCHMARKS.md: medians per cell, a table of figures (each scenario's
+//! rate or latency, then its CPU time per message), a table of ratios to libzmq, and the
+//! targets with their measured ratio and whether each is met. Every number in the file comes
+//! from the runs passed in.
 
 use std::fmt::Write as _;
 
@@ -191,7 +192,7 @@ pub(crate) fn markdown(
     let _ = writeln!(
         md,
         "Each library's median over libzmq's in the same row. Throughput: higher is better; \
-         latency and memory: lower is better.\n"
+         latency, CPU time and memory: lower is better.\n"
     );
     table_header(&mut md, "scenario", libs);
     for s in scenarios {
@@ -255,7 +256,15 @@ PUB/SUB sends with no-drop (a full subscriber holds the publisher back) after ev
 has received a hello; the figure is the mean of the subscribers' own msg/s. The shared PUSH \
 splits the same number of messages over 4 threads (rzmq: 4 tasks on clones of one socket). \
 Memory is the growth of the ROUTER process's VmRSS while 5,000 raw tcp peers that completed a \
-ZMTP NULL handshake as DEALER sit idle, per connection. `raw` is plain std sockets writing \
+ZMTP NULL handshake as DEALER sit idle, per connection. CPU is the user + system time \
+(`CLOCK_PROCESS_CPUTIME_ID`, every thread) of all the processes of a run together (sender and \
+receiver, publisher and subscribers, ping and echo; inproc and one-process runs: the one \
+process), each from the start of its measured work (first send, first receive, first timed \
+round trip, the publisher's go, a subscriber's first message) to its exit, teardown included; \
+divided by the messages received (PUB/SUB: by each subscriber, so per message per subscriber) \
+or by the round trips. Time spent waiting counts only if a library spins while it waits. The \
+one-process tcp run has both ends as two threads of one process, as `fzmq bench` runs them \
+(ferrozmq and libzmq with two I/O threads). `raw` is plain std sockets writing \
 pre-encoded ZMTP frames in 64 KiB writes to a reader that only counts bytes: the ceiling of \
 the machine, not a messaging library. The async crates run on a multi-threaded tokio runtime, \
 as `#[tokio::main]` builds it; rzmq uses its default (non-io_uring) back end.";
@@ -271,6 +280,21 @@ mod tests {
             runs: values
                 .iter()
                 .map(|&v| Line::new().number("msgs_per_sec", v))
+                .collect(),
+            ..Cell::default()
+        }
+    }
+
+    /// A cell whose runs each give (msg/s, CPU ns per message).
+    fn cpu_cell(runs: &[(f64, f64)]) -> Cell {
+        Cell {
+            runs: runs
+                .iter()
+                .map(|&(rate, cpu)| {
+                    Line::new()
+                        .number("msgs_per_sec", rate)
+                        .number("cpu_ns_per_msg", cpu)
+                })
                 .collect(),
             ..Cell::default()
         }
@@ -300,11 +324,38 @@ mod tests {
         );
         assert_eq!(r, Some(1.25));
         let targets = scenario::targets();
-        let t16 = targets.iter().find(|t| t.scenario == "tcp-16").unwrap();
-        assert_eq!(judge(&results, t16), Some((1.25, true)));
-        let t256 = targets.iter().find(|t| t.scenario == "tcp-256").unwrap();
+        let find = |id: &str, metric: &str| {
+            targets
+                .iter()
+                .find(|t| t.scenario == id && t.metric == metric)
+                .unwrap()
+        };
+        let t16 = find("tcp-16", "msgs_per_sec");
+        assert_eq!(judge(&results, t16), Some((1.25, false)));
+        let t256 = find("tcp-256", "msgs_per_sec");
         assert_eq!(judge(&results, t256), None);
         assert!(!Bound::AtMost(0.7).met(0.71));
+        // The CPU target: at most 0.8 times libzmq's CPU time per message.
+        let cpu16 = find("tcp-16", "cpu_ns_per_msg");
+        assert_eq!(judge(&results, cpu16), None);
+        results.insert(("tcp-16", Lib::Ferrozmq), cpu_cell(&[(1.5e6, 240.0)]));
+        results.insert(("tcp-16", Lib::Libzmq), cpu_cell(&[(1e6, 400.0)]));
+        assert_eq!(judge(&results, t16), Some((1.5, true)));
+        assert_eq!(judge(&results, cpu16), Some((0.6, true)));
+        results.insert(("tcp-16", Lib::Ferrozmq), cpu_cell(&[(1.5e6, 360.0)]));
+        assert_eq!(judge(&results, cpu16), Some((0.9, false)));
+        // Latency against the zeromq crate too: no worse than it.
+        let lat = |p50| Cell {
+            runs: vec![Line::new().number("p50_us", p50)],
+            ..Cell::default()
+        };
+        results.insert(("lat-ipc", Lib::Ferrozmq), lat(12.0));
+        results.insert(("lat-ipc", Lib::Zeromq), lat(10.0));
+        let vs_zeromq = targets
+            .iter()
+            .find(|t| t.scenario == "lat-ipc" && t.metric == "p50_us" && t.versus.0 == Lib::Zeromq)
+            .unwrap();
+        assert_eq!(judge(&results, vs_zeromq), Some((1.2, false)));
     }
 
     #[test]
@@ -314,8 +365,11 @@ mod tests {
             .filter(|s| s.id == "tcp-16" || s.id == "inproc-16")
             .collect();
         let mut results = Results::new();
-        results.insert(("tcp-16", Lib::Ferrozmq), cell(&[1_000_000.0]));
-        results.insert(("tcp-16", Lib::Libzmq), cell(&[2_000_000.0]));
+        results.insert(
+            ("tcp-16", Lib::Ferrozmq),
+            cpu_cell(&[(1_000_000.0, 300.0), (1_000_000.0, 500.0)]),
+        );
+        results.insert(("tcp-16", Lib::Libzmq), cpu_cell(&[(2_000_000.0, 500.0)]));
         results.insert(
             ("inproc-16", Lib::Zeromq),
             Cell {
@@ -339,15 +393,40 @@ mod tests {
             &ctx,
         );
         assert!(
-            md.contains("| tcp 16 B msg/s ≥ 1.25× libzmq | 0.50× | **not met** |"),
+            md.contains("| tcp 16 B msg/s ≥ 1.5× libzmq | 0.50× | **not met** |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| tcp 16 B CPU time per message ≤ 0.8× libzmq | 0.80× | met |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| ipc 16 B CPU time per message ≤ 0.8× libzmq | – | not measured |"),
             "{md}"
         );
         assert!(
             md.contains("| PUSH/PULL tcp 16 B | msg/s | 1.00 M ±0% | 2.00 M ±0% | – |"),
             "{md}"
         );
+        // The CPU figure right below the rate it was measured with: median 400 of 300 and
+        // 500, spread 200 / 400.
+        assert!(
+            md.contains(
+                "| PUSH/PULL tcp 16 B | msg/s | 1.00 M ±0% | 2.00 M ±0% | – |\n\
+                 | PUSH/PULL tcp 16 B | CPU ns/msg | 400 ±50% | 500 ±0% | – |\n"
+            ),
+            "{md}"
+        );
         assert!(
             md.contains("| PUSH/PULL tcp 16 B | msg/s | 0.50× | 1.00× | – |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| PUSH/PULL tcp 16 B | CPU ns/msg | 0.80× | 1.00× | – |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| PUSH/PULL inproc 16 B | CPU ns/msg | – | – | n/a [1] |"),
             "{md}"
         );
         assert!(

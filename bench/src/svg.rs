@@ -1,7 +1,7 @@
 //! The chart of BENCHMARKS.md, as a small hand-written SVG: one group of horizontal bars per
 //! figure, each bar a library's advantage over libzmq on a log scale (throughput: its ratio;
-//! latency and memory: libzmq's value over its own, so longer is better everywhere), with a
-//! line at libzmq (1×) and a tick at ferrozmq's target where the issue sets one.
+//! latency, CPU time and memory: libzmq's value over its own, so longer is better everywhere),
+//! with a line at libzmq (1×) and a tick at ferrozmq's target where the issue sets one.
 
 use std::fmt::Write as _;
 
@@ -10,8 +10,8 @@ use crate::report::ratio;
 use crate::scenario::{Bound, Scenario, Target};
 use crate::worker::Lib;
 
-const WIDTH: f64 = 920.0;
-const LABEL_W: f64 = 250.0;
+const WIDTH: f64 = 960.0;
+const LABEL_W: f64 = 290.0;
 const PLOT_W: f64 = 560.0;
 const BAR_H: f64 = 9.0;
 const GROUP_GAP: f64 = 10.0;
@@ -64,7 +64,7 @@ pub(crate) fn chart(
     let _ = writeln!(
         svg,
         "<text x=\"10\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Advantage over libzmq \
-         (log scale; longer is better: throughput ratio, or libzmq ÷ latency / memory)</text>"
+         (log scale; longer is better: throughput ratio, or libzmq ÷ latency / CPU / memory)</text>"
     );
     for (i, &lib) in shown.iter().enumerate() {
         let lx = LABEL_W + i as f64 * 110.0;
@@ -144,14 +144,17 @@ pub(crate) fn chart(
 }
 
 /// One row per figure; 64 KiB throughput only as MB/s (its msg/s ratio is the same).
+/// Figures with neither a bar nor a target tick to draw (the shared PUSH) are left out.
 fn rows(scenarios: &[Scenario], shown: &[Lib], results: &Results, targets: &[Target]) -> Vec<Row> {
     let mut rows = Vec::new();
     for s in scenarios {
-        let metrics = match s.metrics() {
-            [mb, _] if mb.key == "mb_per_sec" => std::slice::from_ref(mb),
-            all => all,
-        };
-        for m in metrics {
+        let all = s.metrics();
+        let has_mb = all.iter().any(|m| m.key == "mb_per_sec");
+        let metrics: Vec<_> = all
+            .iter()
+            .filter(|m| !(has_mb && m.key == "msgs_per_sec"))
+            .collect();
+        for m in &metrics {
             let advantage = |r: f64| if m.lower_is_better { 1.0 / r } else { r };
             let bars: Vec<(Lib, f64)> = shown
                 .iter()
@@ -217,9 +220,10 @@ mod tests {
     use crate::orchestrate::Cell;
     use crate::scenario;
 
-    fn cell(key: &str, v: f64) -> Cell {
+    /// A cell of one run with two figures.
+    fn two(a: (&str, f64), b: (&str, f64)) -> Cell {
         Cell {
-            runs: vec![Line::new().number(key, v)],
+            runs: vec![Line::new().number(a.0, a.1).number(b.0, b.1)],
             ..Cell::default()
         }
     }
@@ -231,26 +235,47 @@ mod tests {
             .filter(|s| ["tcp-16", "lat-tcp", "tcp-64k"].contains(&s.id))
             .collect();
         let mut results = Results::new();
-        results.insert(("tcp-16", Lib::Ferrozmq), cell("msgs_per_sec", 300.0));
-        results.insert(("tcp-16", Lib::Libzmq), cell("msgs_per_sec", 100.0));
-        results.insert(("lat-tcp", Lib::Ferrozmq), cell("p50_us", 10.0));
-        results.insert(("lat-tcp", Lib::Libzmq), cell("p50_us", 20.0));
+        // CPU: ferrozmq half libzmq's per message (twice as good), twice per round trip.
+        results.insert(
+            ("tcp-16", Lib::Ferrozmq),
+            two(("msgs_per_sec", 300.0), ("cpu_ns_per_msg", 100.0)),
+        );
+        results.insert(
+            ("tcp-16", Lib::Libzmq),
+            two(("msgs_per_sec", 100.0), ("cpu_ns_per_msg", 200.0)),
+        );
+        results.insert(
+            ("lat-tcp", Lib::Ferrozmq),
+            two(("p50_us", 10.0), ("cpu_us_per_rt", 20.0)),
+        );
+        results.insert(
+            ("lat-tcp", Lib::Libzmq),
+            two(("p50_us", 20.0), ("cpu_us_per_rt", 10.0)),
+        );
         let libs = [Lib::Ferrozmq, Lib::Libzmq, Lib::Rzmq];
         let rows = rows(&scenarios, &libs[..1], &results, &scenario::targets());
         let labels: Vec<_> = rows.iter().map(|r| r.label.as_str()).collect();
+        // A figure without bars stays where it has a target tick (64 KiB, p99); the 64 KiB
+        // CPU row, with neither, is left out.
         assert_eq!(
             labels,
             [
-                "PUSH/PULL tcp 16 B",
-                "PUSH/PULL tcp 64 KiB",
+                "PUSH/PULL tcp 16 B msg/s",
+                "PUSH/PULL tcp 16 B CPU ns/msg",
+                "PUSH/PULL tcp 64 KiB MB/s",
                 "REQ/REP tcp 16 B µs p50",
-                "REQ/REP tcp 16 B µs p99"
+                "REQ/REP tcp 16 B µs p99",
+                "REQ/REP tcp 16 B CPU µs/round trip"
             ]
         );
         assert_eq!(rows[0].bars, [(Lib::Ferrozmq, 3.0)]);
-        assert_eq!(rows[0].target, Some(1.25));
-        assert_eq!(rows[2].bars, [(Lib::Ferrozmq, 2.0)]);
-        assert!((rows[2].target.unwrap() - 1.0 / 0.7).abs() < 1e-9);
+        assert_eq!(rows[0].target, Some(1.5));
+        assert_eq!(rows[1].bars, [(Lib::Ferrozmq, 2.0)]);
+        assert_eq!(rows[1].target, Some(1.0 / 0.8));
+        assert_eq!(rows[3].bars, [(Lib::Ferrozmq, 2.0)]);
+        assert!((rows[3].target.unwrap() - 1.0 / 0.7).abs() < 1e-9);
+        assert_eq!(rows[5].bars, [(Lib::Ferrozmq, 0.5)]);
+        assert_eq!(rows[5].target, None);
 
         let svg = chart(&scenarios, &libs, &results, &scenario::targets());
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

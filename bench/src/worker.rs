@@ -10,8 +10,13 @@
 //! `async` ones ([`Async`]); each library's file only adapts its socket calls to them. Methods
 //! follow libzmq's perf tools: throughput timed at the receiver from the first message to the
 //! last, a new message built for every send; latency as half the round trip of REQ/REP.
+//!
+//! Every worker that moves messages also reports `cpu_ns`: the CPU time (user + system, all
+//! its threads) its process spent from the start of its measured work ([`work_starts`], called
+//! by the loops) to its exit, sockets' and context's teardown included.
 
 use std::io::{self, BufRead, Write};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
@@ -65,8 +70,9 @@ pub(crate) enum Role {
     ThrRecv,
     /// Connect a PUSH; send `count` messages (split over `threads` threads sharing it).
     ThrSend,
-    /// Both sides of a throughput test as two threads of this process (inproc).
-    ThrInproc,
+    /// Both sides of a throughput test as two threads of this process: over inproc, or over
+    /// tcp as `fzmq bench` measures (ferrozmq and libzmq then with two I/O threads).
+    ThrOneProcess,
     /// Bind a REP; echo `WARM_UP + count` requests.
     LatEcho,
     /// Connect a REQ; time `count` round trips after `WARM_UP`.
@@ -137,6 +143,46 @@ impl Job {
     }
 }
 
+/// The process's CPU time when its measured work started.
+static WORK_STARTED: CpuMark = CpuMark::new();
+
+/// A CPU time taken once: the first [`CpuMark::mark`] wins, later ones are ignored (several
+/// sending threads, or a sender and a receiver thread, each mark their start).
+#[derive(Debug)]
+pub(crate) struct CpuMark(OnceLock<Duration>);
+
+impl CpuMark {
+    pub(crate) const fn new() -> CpuMark {
+        CpuMark(OnceLock::new())
+    }
+
+    pub(crate) fn mark(&self, now: Duration) {
+        let _ = self.0.set(now);
+    }
+
+    /// The CPU time from the mark to `now`, if marked.
+    pub(crate) fn since(&self, now: Duration) -> Option<Duration> {
+        self.0.get().map(|&start| now.saturating_sub(start))
+    }
+}
+
+/// This process's CPU time so far: user + system time of all its threads, living and exited
+/// (`CLOCK_PROCESS_CPUTIME_ID`, nanosecond resolution).
+pub(crate) fn process_cpu() -> Duration {
+    use rustix::time::{clock_gettime, ClockId};
+    let t = clock_gettime(ClockId::ProcessCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Marks the start of this process's measured work (the first call counts): the result line
+/// then carries the CPU time spent from here to the end, as `cpu_ns`.
+pub(crate) fn work_starts() {
+    WORK_STARTED.mark(process_cpu());
+}
+
 /// Runs a job in this process and prints its result line.
 pub(crate) fn run(job: &Job) -> Result<()> {
     if matches!(job.role, Role::RouterHold | Role::ConnectMany) {
@@ -150,6 +196,10 @@ pub(crate) fn run(job: &Job) -> Result<()> {
         Lib::Rzmq => crate::libs::rzmq_rs::run(job),
         Lib::Raw => crate::libs::raw::run(job),
     }?;
+    let result = match WORK_STARTED.since(process_cpu()) {
+        Some(cpu) => result.number("cpu_ns", cpu.as_nanos() as f64),
+        None => result,
+    };
     say(&result);
     Ok(())
 }
@@ -281,6 +331,7 @@ pub(crate) trait Blocking {
 
 /// Receiving side of a throughput test.
 pub(crate) fn recv_blocking(s: &mut impl Blocking, size: usize, count: u64) -> Result<Line> {
+    work_starts();
     check(s.recv_len()?, size)?;
     let start = Instant::now();
     for _ in 1..count {
@@ -291,6 +342,7 @@ pub(crate) fn recv_blocking(s: &mut impl Blocking, size: usize, count: u64) -> R
 
 /// Sending side of a throughput test.
 pub(crate) fn send_blocking(s: &mut impl Blocking, size: usize, count: u64) -> Result<()> {
+    work_starts();
     for _ in 0..count {
         s.send_new(size)?;
     }
@@ -299,7 +351,10 @@ pub(crate) fn send_blocking(s: &mut impl Blocking, size: usize, count: u64) -> R
 
 /// Echoing side of a latency test.
 pub(crate) fn echo_blocking(s: &mut impl Blocking, round_trips: u64) -> Result<Line> {
-    for _ in 0..WARM_UP + round_trips {
+    for i in 0..WARM_UP + round_trips {
+        if i == WARM_UP {
+            work_starts();
+        }
         s.echo()?;
     }
     Ok(Line::new().number("round_trips", round_trips as f64))
@@ -309,6 +364,9 @@ pub(crate) fn echo_blocking(s: &mut impl Blocking, round_trips: u64) -> Result<L
 pub(crate) fn ping_blocking(s: &mut impl Blocking, size: usize, round_trips: u64) -> Result<Line> {
     let mut rtts = Vec::with_capacity(usize::try_from(round_trips).unwrap_or(0));
     for i in 0..WARM_UP + round_trips {
+        if i == WARM_UP {
+            work_starts();
+        }
         let start = Instant::now();
         s.send_new(size)?;
         let n = s.recv_len()?;
@@ -345,6 +403,7 @@ pub(crate) fn subscribe_blocking(s: &mut impl Blocking, size: usize, count: u64)
             ready = true;
         }
     }
+    work_starts();
     let start = Instant::now();
     for _ in 1..count {
         s.recv_len()?;
@@ -372,6 +431,7 @@ pub(crate) trait AsyncEcho {
 
 /// Receiving side of a throughput test.
 pub(crate) async fn recv_async(s: &mut impl AsyncRecv, size: usize, count: u64) -> Result<Line> {
+    work_starts();
     check(s.recv_len().await?, size)?;
     let start = Instant::now();
     for _ in 1..count {
@@ -382,6 +442,7 @@ pub(crate) async fn recv_async(s: &mut impl AsyncRecv, size: usize, count: u64) 
 
 /// Sending side of a throughput test.
 pub(crate) async fn send_async(s: &mut impl AsyncSend, size: usize, count: u64) -> Result<()> {
+    work_starts();
     for _ in 0..count {
         s.send_new(size).await?;
     }
@@ -390,7 +451,10 @@ pub(crate) async fn send_async(s: &mut impl AsyncSend, size: usize, count: u64) 
 
 /// Echoing side of a latency test.
 pub(crate) async fn echo_async(s: &mut impl AsyncEcho, round_trips: u64) -> Result<Line> {
-    for _ in 0..WARM_UP + round_trips {
+    for i in 0..WARM_UP + round_trips {
+        if i == WARM_UP {
+            work_starts();
+        }
         s.echo().await?;
     }
     Ok(Line::new().number("round_trips", round_trips as f64))
@@ -404,6 +468,9 @@ pub(crate) async fn ping_async<S: AsyncSend + AsyncRecv>(
 ) -> Result<Line> {
     let mut rtts = Vec::with_capacity(usize::try_from(round_trips).unwrap_or(0));
     for i in 0..WARM_UP + round_trips {
+        if i == WARM_UP {
+            work_starts();
+        }
         let start = Instant::now();
         s.send_new(size).await?;
         let n = s.recv_len().await?;
@@ -444,6 +511,7 @@ pub(crate) async fn subscribe_async(
             ready = true;
         }
     }
+    work_starts();
     let start = Instant::now();
     for _ in 1..count {
         s.recv_len().await?;
@@ -494,6 +562,29 @@ mod tests {
         let line = throughput(1000, 1000, Duration::from_secs(2));
         assert_eq!(line.get_number("msgs_per_sec"), Some(500.0));
         assert_eq!(line.get_number("mb_per_sec"), Some(0.5));
+    }
+
+    #[test]
+    fn cpu_mark_takes_the_first_start_and_counts_this_process() {
+        let mark = CpuMark::new();
+        assert_eq!(mark.since(process_cpu()), None);
+        let start = process_cpu();
+        mark.mark(start);
+        mark.mark(start + Duration::from_secs(1));
+        // Spin: the process clock moves while this thread runs (a sleep would not move it).
+        let wall = Instant::now();
+        let mut x = 0u64;
+        while process_cpu() < start + Duration::from_millis(5) {
+            assert!(
+                wall.elapsed() < Duration::from_secs(10),
+                "the CPU clock stands still"
+            );
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        // Measured from the first mark: the second, a second later, would give zero.
+        let spent = mark.since(process_cpu()).unwrap();
+        assert!(spent >= Duration::from_millis(5), "{spent:?}");
+        assert!(spent < Duration::from_secs(1), "{spent:?}");
     }
 
     #[test]

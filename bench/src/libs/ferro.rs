@@ -1,4 +1,5 @@
-//! ferrozmq's side of every scenario: blocking calls, one `Context` per worker. Its sockets
+//! ferrozmq's side of every scenario: blocking calls, one `Context` per worker (with two I/O
+//! threads when both ends of a tcp test share the process, as `fzmq bench` has). Its sockets
 //! are thread-safe, so the shared-PUSH scenario clones one socket into several threads.
 
 use std::thread;
@@ -7,7 +8,7 @@ use anyhow::{anyhow, Result};
 use ferrozmq::{Bytes, Context, Message, Socket, SocketType};
 
 use crate::json::Line;
-use crate::worker::{self, Blocking, Job, Role};
+use crate::worker::{self, Blocking, Job, Role, Transport};
 
 /// A ferrozmq socket as the measuring loops use it.
 struct Ferro(Socket);
@@ -31,7 +32,11 @@ impl Blocking for Ferro {
 }
 
 pub(crate) fn run(job: &Job) -> Result<Line> {
-    let ctx = Context::new();
+    let ctx = if job.role == Role::ThrOneProcess && job.transport != Transport::Inproc {
+        Context::with_io_threads(2)?
+    } else {
+        Context::new()
+    };
     let result = play(&ctx, job);
     ctx.terminate();
     result
@@ -58,10 +63,9 @@ fn play(ctx: &Context, job: &Job) -> Result<Line> {
             worker::wait_for_orchestrator()?;
             Ok(Line::new().number("sent", count as f64))
         }
-        Role::ThrInproc => {
+        Role::ThrOneProcess => {
             let pull = ctx.socket(SocketType::Pull);
-            let ep = job.bind_endpoint()?;
-            pull.bind(&ep)?;
+            let ep = pull.bind(&any_port(&job.bind_endpoint()?))?;
             let push = ctx.socket(SocketType::Push);
             push.connect(&ep)?;
             let sender =
@@ -110,9 +114,14 @@ fn bind(ctx: &Context, socket_type: SocketType, job: &Job) -> Result<Socket> {
 
 /// Binds and tells the orchestrator the resolved endpoint.
 fn bind_socket(socket: &Socket, job: &Job) -> Result<()> {
-    let ep = socket.bind(&job.bind_endpoint()?.replace("127.0.0.1:0", "127.0.0.1:*"))?;
+    let ep = socket.bind(&any_port(&job.bind_endpoint()?))?;
     worker::announce(&ep);
     Ok(())
+}
+
+/// A tcp endpoint's port 0 in ZeroMQ's syntax for "any free port".
+fn any_port(endpoint: &str) -> String {
+    endpoint.replace("127.0.0.1:0", "127.0.0.1:*")
 }
 
 fn connect(ctx: &Context, socket_type: SocketType, job: &Job) -> Result<Socket> {

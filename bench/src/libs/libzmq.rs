@@ -8,7 +8,7 @@ use std::thread;
 use anyhow::{anyhow, Context as _, Result};
 
 use crate::json::Line;
-use crate::worker::{self, Blocking, Job, Role};
+use crate::worker::{self, Blocking, Job, Role, Transport};
 
 /// A libzmq socket as the measuring loops use it.
 struct Zmq {
@@ -46,6 +46,10 @@ impl Blocking for Zmq {
 
 pub(crate) fn run(job: &Job) -> Result<Line> {
     let ctx = zmq::Context::new();
+    if job.role == Role::ThrOneProcess && job.transport != Transport::Inproc {
+        // Both ends in this process: one I/O thread each, as ferrozmq gets.
+        ctx.set_io_threads(2)?;
+    }
     let (size, count) = (job.size, job.count);
     match job.role {
         Role::ThrRecv => worker::recv_blocking(&mut bind(&ctx, zmq::PULL, job)?, size, count),
@@ -57,10 +61,9 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
             worker::wait_for_orchestrator()?;
             Ok(Line::new().number("sent", count as f64))
         }
-        Role::ThrInproc => {
-            let ep = job.bind_endpoint()?;
+        Role::ThrOneProcess => {
             let pull = ctx.socket(zmq::PULL)?;
-            pull.bind(&ep)?;
+            let ep = bind_any_port(&pull, job)?;
             let push = ctx.socket(zmq::PUSH)?;
             push.connect(&ep)?;
             let sender =
@@ -100,12 +103,16 @@ fn bind(ctx: &zmq::Context, socket_type: zmq::SocketType, job: &Job) -> Result<Z
 
 /// Binds and tells the orchestrator the resolved endpoint.
 fn announce_bind(socket: zmq::Socket, job: &Job) -> Result<Zmq> {
-    socket.bind(&job.bind_endpoint()?.replace("127.0.0.1:0", "127.0.0.1:*"))?;
-    let ep = socket
-        .get_last_endpoint()?
-        .map_err(|_| anyhow!("last endpoint is not UTF-8"))?;
-    worker::announce(&ep);
+    worker::announce(&bind_any_port(&socket, job)?);
     Ok(Zmq::new(socket))
+}
+
+/// Binds (tcp: to a free port) and returns the resolved endpoint.
+fn bind_any_port(socket: &zmq::Socket, job: &Job) -> Result<String> {
+    socket.bind(&job.bind_endpoint()?.replace("127.0.0.1:0", "127.0.0.1:*"))?;
+    socket
+        .get_last_endpoint()?
+        .map_err(|_| anyhow!("last endpoint is not UTF-8"))
 }
 
 fn connect(ctx: &zmq::Context, socket_type: zmq::SocketType, job: &Job) -> Result<Zmq> {

@@ -51,6 +51,22 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
     let (size, count) = (job.size, job.count);
     match job.role {
         Role::ThrRecv => count_bytes(accept(job)?, size, count),
+        Role::ThrOneProcess if job.transport == Transport::Tcp => {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let addr = listener.local_addr()?;
+            let sender = std::thread::spawn(move || {
+                let conn = TcpStream::connect(addr)?;
+                conn.set_nodelay(true)?;
+                write_frames(Conn::Tcp(conn), size, count)
+            });
+            let (conn, _) = listener.accept()?;
+            conn.set_nodelay(true)?;
+            let line = count_bytes(Conn::Tcp(conn), size, count)?;
+            sender
+                .join()
+                .map_err(|_| anyhow!("sender thread panicked"))??;
+            Ok(line)
+        }
         Role::ThrSend if job.threads == 1 => {
             write_frames(connect(job)?, size, count)?;
             worker::wait_for_orchestrator()?;
@@ -59,7 +75,10 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
         Role::LatEcho => {
             let mut conn = accept(job)?;
             let mut buf = vec![0u8; frame(size).len()];
-            for _ in 0..WARM_UP + count {
+            for i in 0..WARM_UP + count {
+                if i == WARM_UP {
+                    worker::work_starts();
+                }
                 conn.read_exact(&mut buf)?;
                 conn.write_all(&buf)?;
             }
@@ -71,6 +90,9 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
             let mut buf = vec![0u8; frame.len()];
             let mut rtts = Vec::new();
             for i in 0..WARM_UP + count {
+                if i == WARM_UP {
+                    worker::work_starts();
+                }
                 let start = Instant::now();
                 conn.write_all(&frame)?;
                 conn.read_exact(&mut buf)?;
@@ -116,6 +138,7 @@ fn write_frames(mut conn: Conn, size: usize, count: u64) -> Result<()> {
     let one = frame(size);
     let per_write = (WRITE_SIZE / one.len()).max(1) as u64;
     let chunk = one.repeat(usize::try_from(per_write)?);
+    worker::work_starts();
     for _ in 0..count / per_write {
         conn.write_all(&chunk)?;
     }
@@ -131,6 +154,7 @@ fn count_bytes(mut conn: Conn, size: usize, count: u64) -> Result<Line> {
     let frame_len = frame(size).len() as u64;
     let total = frame_len * count;
     let mut buf = vec![0u8; 256 * 1024];
+    worker::work_starts();
     let first = conn.read(&mut buf)? as u64;
     let start = Instant::now();
     let mut got = first;

@@ -7,7 +7,7 @@ use rzmq::socket::{LAST_ENDPOINT, MAX_CONNECTIONS, SUBSCRIBE, XPUB_NODROP};
 use rzmq::{Context, Msg, Socket, SocketType};
 
 use crate::json::Line;
-use crate::worker::{self, AsyncEcho, AsyncRecv, AsyncSend, Job, Role};
+use crate::worker::{self, AsyncEcho, AsyncRecv, AsyncSend, Job, Role, Transport};
 
 /// An rzmq socket as the measuring loops use it.
 struct R(Socket);
@@ -76,10 +76,15 @@ fn play(rt: &tokio::runtime::Runtime, ctx: &Context, job: &Job) -> Result<Line> 
             worker::wait_for_orchestrator()?;
             Ok(Line::new().number("sent", count as f64))
         }
-        Role::ThrInproc => rt.block_on(async {
-            let ep = job.bind_endpoint()?;
+        Role::ThrOneProcess => rt.block_on(async {
             let pull = socket(ctx, SocketType::Pull)?;
-            pull.bind(&ep).await.map_err(|e| anyhow!("bind: {e}"))?;
+            let ep = if job.transport == Transport::Inproc {
+                let ep = job.bind_endpoint()?;
+                pull.bind(&ep).await.map_err(|e| anyhow!("bind: {e}"))?;
+                ep
+            } else {
+                bind_any_port(&pull, job).await?
+            };
             let push = socket(ctx, SocketType::Push)?;
             push.connect(&ep)
                 .await
@@ -147,6 +152,12 @@ async fn bind(ctx: &Context, socket_type: SocketType, job: &Job) -> Result<Socke
 
 /// Binds and tells the orchestrator the resolved endpoint.
 async fn announce_bind(socket: Socket, job: &Job) -> Result<Socket> {
+    worker::announce(&bind_any_port(&socket, job).await?);
+    Ok(socket)
+}
+
+/// Binds (tcp: to a free port) and returns the resolved endpoint.
+async fn bind_any_port(socket: &Socket, job: &Job) -> Result<String> {
     socket
         .bind(&job.bind_endpoint()?)
         .await
@@ -155,8 +166,7 @@ async fn announce_bind(socket: Socket, job: &Job) -> Result<Socket> {
         .get_option(LAST_ENDPOINT)
         .await
         .map_err(|e| anyhow!("LAST_ENDPOINT: {e}"))?;
-    worker::announce(&String::from_utf8(ep).context("LAST_ENDPOINT is not UTF-8")?);
-    Ok(socket)
+    String::from_utf8(ep).context("LAST_ENDPOINT is not UTF-8")
 }
 
 async fn connect(ctx: &Context, socket_type: SocketType, job: &Job) -> Result<Socket> {

@@ -36,7 +36,7 @@ impl<S: SocketRecv + SocketSend + Send> AsyncEcho for Z<S> {
 
 pub(crate) fn run(job: &Job) -> Result<Line> {
     match (job.role, job.transport) {
-        (_, worker::Transport::Inproc) | (Role::ThrInproc, _) => {
+        (_, worker::Transport::Inproc) => {
             return Err(anyhow!("not supported: zeromq has no inproc transport"));
         }
         (Role::Pub | Role::Sub, _) => {
@@ -69,6 +69,20 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
             worker::wait_for_orchestrator()?;
             Ok(Line::new().number("sent", count as f64))
         }
+        Role::ThrOneProcess => rt.block_on(async {
+            let mut pull = zeromq::PullSocket::new();
+            let ep = pull.bind(&job.bind_endpoint()?).await.context("bind")?;
+            let push = connect_to(zeromq::PushSocket::new(), &ep.to_string()).await?;
+            let sender = tokio::spawn(async move {
+                let mut push = Z(push);
+                worker::send_async(&mut push, size, count).await?;
+                // Kept open until the receiver has everything: dropping it may drop its queue.
+                anyhow::Ok(push)
+            });
+            let line = worker::recv_async(&mut Z(pull), size, count).await?;
+            let _push = sender.await.context("sender task")??;
+            Ok(line)
+        }),
         Role::LatEcho => rt.block_on(async {
             let mut rep = Z(bind(zeromq::RepSocket::new(), job).await?);
             worker::echo_async(&mut rep, count).await
@@ -93,10 +107,11 @@ async fn bind<S: Socket>(mut socket: S, job: &Job) -> Result<S> {
     Ok(socket)
 }
 
-async fn connect<S: Socket>(mut socket: S, job: &Job) -> Result<S> {
-    socket
-        .connect(job.connect_endpoint()?)
-        .await
-        .context("connect")?;
+async fn connect<S: Socket>(socket: S, job: &Job) -> Result<S> {
+    connect_to(socket, job.connect_endpoint()?).await
+}
+
+async fn connect_to<S: Socket>(mut socket: S, endpoint: &str) -> Result<S> {
+    socket.connect(endpoint).await.context("connect")?;
     Ok(socket)
 }

@@ -12,12 +12,14 @@
 //! - [`memory`]: a subscriber that never reads keeps the publisher within its high-water marks.
 //! - [`floods`]: floods of empty messages, unread PINGs and subscriptions cost each peer a
 //!   bounded amount.
+//! - [`idle`]: a blocked recv, a poller wait, heartbeats: under 10 ms of CPU in a second.
 //!
 //! Tests that measure the process's memory ([`rss_bytes`]) must run alone: they hold
 //! [`measure_memory`], every other test holds [`share_process`].
 
 mod floods;
 mod hostile;
+mod idle;
 mod load;
 mod memory;
 mod restart;
