@@ -89,13 +89,18 @@ impl Context {
         });
         for reactor in &inner.reactors {
             let weak = Arc::downgrade(&inner);
-            reactor
-                .start(move || {
-                    if let Some(inner) = weak.upgrade() {
-                        inner.close_sockets();
-                    }
-                })
-                .map_err(ContextError::Io)?;
+            let started = reactor.start(move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.close_sockets();
+                }
+            });
+            if let Err(e) = started {
+                // The threads already started stop again.
+                for reactor in &inner.reactors {
+                    reactor.shutdown();
+                }
+                return Err(ContextError::Io(e));
+            }
         }
         Ok(Context {
             shell: Arc::new(ContextShell { inner }),
@@ -138,7 +143,7 @@ impl Context {
         let io = inner.next_reactor.fetch_add(1, Ordering::Relaxed) % inner.reactors.len();
         let core = SocketCore::new(id, socket_type, inner.clone(), io);
         inner.sockets.lock().insert(id, Arc::downgrade(&core));
-        if core.reactor().has_failed() {
+        if inner.has_failed() {
             // Nothing would ever move its messages: every call says so at once.
             core.close();
         }
@@ -176,6 +181,12 @@ impl ContextInner {
         for reactor in &self.reactors {
             reactor.shutdown();
         }
+    }
+
+    /// True once any I/O thread of the context failed: its sockets were all closed, and the
+    /// context serves no more.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.reactors.iter().any(Reactor::has_failed)
     }
 
     /// The I/O thread `io` (taken modulo their number, so any index names one).

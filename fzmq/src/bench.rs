@@ -203,10 +203,13 @@ fn latency(
 /// libzmq's `remote_thr` does with `zmq_msg_init_size`: a small payload inside the message
 /// (no allocation, as libzmq's up to 33 bytes), a larger one in an allocation of its own.
 fn send_messages(push: &Socket, size: usize, count: u64) -> Result<()> {
-    let zeros = vec![0u8; size];
+    const SMALL: usize = ferrozmq::Frame::INLINE_CAPACITY;
     for _ in 0..count {
-        push.send(Message::from(&zeros[..]))
-            .map_err(|e| anyhow!("send: {e}"))?;
+        let msg = match size {
+            0..=SMALL => Message::from(&[0u8; SMALL][..size]),
+            _ => Message::from(vec![0u8; size]),
+        };
+        push.send(msg).map_err(|e| anyhow!("send: {e}"))?;
     }
     Ok(())
 }

@@ -175,17 +175,33 @@ impl<const N: usize> PartialEq<[u8; N]> for Frame {
     }
 }
 
+impl<const N: usize> PartialEq<Frame> for [u8; N] {
+    fn eq(&self, other: &Frame) -> bool {
+        self[..] == *other.as_slice()
+    }
+}
+
 impl<const N: usize> PartialEq<&[u8; N]> for Frame {
     fn eq(&self, other: &&[u8; N]) -> bool {
         self.as_slice() == *other
     }
 }
 
+/// Printed as `Bytes` prints (a byte-string literal), so logs and assertion messages read as
+/// they did when frames were `Bytes`.
 impl std::fmt::Debug for Frame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("b\"")?;
         for &b in self.as_slice() {
-            write!(f, "{}", std::ascii::escape_default(b))?;
+            match b {
+                b'\n' => f.write_str("\\n")?,
+                b'\r' => f.write_str("\\r")?,
+                b'\t' => f.write_str("\\t")?,
+                b'\\' | b'"' => write!(f, "\\{}", char::from(b))?,
+                b'\0' => f.write_str("\\0")?,
+                0x20..=0x7e => write!(f, "{}", char::from(b))?,
+                _ => write!(f, "\\x{b:02x}")?,
+            }
         }
         f.write_str("\"")
     }

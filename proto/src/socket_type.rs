@@ -100,13 +100,13 @@ impl SocketType {
         use Subscriptions::{Publisher, Subscriber};
         let (can_send, can_recv, routing, subscriptions, conflate_in, conflate_out) = match self {
             // RFC 31: one peer, both ways.
-            Pair => (true, true, Exclusive, Subscriptions::None, true, true),
+            Pair => (true, true, Exclusive, Subscriptions::None, false, false),
             // RFC 29: publishers fan out and take subscriptions; XPUB also receives them.
             Pub => (true, false, FanOut, Publisher, false, true),
-            XPub => (true, true, FanOut, Publisher, false, true),
+            XPub => (true, true, FanOut, Publisher, false, false),
             // RFC 29: subscribers send subscriptions upstream (XSUB also other messages).
             Sub => (false, true, Routing::None, Subscriber, true, false),
-            XSub => (true, true, Upstream, Subscriber, true, false),
+            XSub => (true, true, Upstream, Subscriber, false, false),
             // RFC 28: requests round robin, replies go back to the requester.
             Req => (true, true, RoundRobin, Subscriptions::None, false, false),
             Rep => (true, true, ToRequester, Subscriptions::None, false, false),
@@ -144,7 +144,8 @@ pub struct Capabilities {
     pub subscriptions: Subscriptions,
     /// Sends an `Identity` property in READY (REQ, DEALER, ROUTER).
     pub sends_identity: bool,
-    /// ZMQ_CONFLATE applies to the incoming queues.
+    /// ZMQ_CONFLATE applies to the incoming queues. As libzmq: only PUSH, PULL, PUB, SUB and
+    /// DEALER conflate; the option is ignored by the other types.
     pub conflates_incoming: bool,
     /// ZMQ_CONFLATE applies to the outgoing queues. Never a subscriber's: they carry its
     /// subscriptions, which must all arrive.

@@ -15,9 +15,14 @@ struct Ferro(Socket);
 
 impl Blocking for Ferro {
     fn send_new(&mut self, size: usize) -> Result<()> {
-        self.0
-            .send(Message::from(Bytes::from(vec![0u8; size])))
-            .map_err(|e| anyhow!("send: {e}"))
+        // A new message per send, as `zmq_msg_init_size`: a small payload inside the message
+        // (no allocation, as libzmq's up to 33 bytes), a larger one in an allocation of its own.
+        const SMALL: usize = ferrozmq::Frame::INLINE_CAPACITY;
+        let msg = match size {
+            0..=SMALL => Message::from(&[0u8; SMALL][..size]),
+            _ => Message::from(vec![0u8; size]),
+        };
+        self.0.send(msg).map_err(|e| anyhow!("send: {e}"))
     }
 
     fn recv_len(&mut self) -> Result<usize> {

@@ -208,7 +208,7 @@ impl SocketCore {
 
     /// Why calls on a closed socket fail: closed by the user, or by a failed I/O thread.
     pub(crate) fn closed_kind(&self) -> SendErrorKind {
-        if self.reactor().has_failed() {
+        if self.ctx.has_failed() {
             SendErrorKind::EngineFailed
         } else {
             SendErrorKind::Closed
@@ -533,8 +533,13 @@ impl SocketCore {
             let Some(mut msg) = msgs.take_next() else {
                 break Ok(());
             };
+            // An empty message travels as one empty frame (RFC 23), on every transport:
+            // inproc passes messages as they are.
+            if msg.is_empty() {
+                msg.push_back(ferrozmq_proto::Frame::new());
+            }
             loop {
-                if st.closed || self.reactor().has_failed() {
+                if st.closed || self.ctx.has_failed() {
                     break 'batch Err(SendError::new(self.closed_kind(), msg));
                 }
                 let s = &mut *st;
@@ -578,21 +583,23 @@ impl SocketCore {
         one.ok_or(RecvError::WouldBlock)
     }
 
-    /// Receives up to `max` (at least one) messages into `out` under one lock: waits as
-    /// `wait` allows for the first, then takes what is ready without waiting. Returns how
-    /// many were appended.
+    /// Receives up to `max` messages into `out` under one lock: waits as `wait` allows for
+    /// the first, then takes what is ready without waiting. Returns how many were appended
+    /// (at least one, unless `max` is 0: then none, at once).
     pub(crate) fn recv_many(
         &self,
         out: &mut impl Inbox,
         max: usize,
         wait: Wait,
     ) -> Result<usize, RecvError> {
-        let max = max.max(1);
+        if max == 0 {
+            return Ok(0);
+        }
         let mut signals = Signals::new();
         let mut st = self.state.lock();
         let mut timer = WaitTimer::new(wait.or_configured(st.options.rcvtimeo));
         loop {
-            if st.closed || self.reactor().has_failed() {
+            if st.closed || self.ctx.has_failed() {
                 return Err(match self.closed_kind() {
                     SendErrorKind::EngineFailed => RecvError::EngineFailed,
                     _ => RecvError::Closed,

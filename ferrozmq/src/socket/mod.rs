@@ -131,7 +131,7 @@ impl Socket {
         let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
         let opts = core.options();
-        if core.is_closed() || core.reactor().has_failed() {
+        if core.is_closed() || core.ctx.has_failed() {
             return Err(match core.closed_kind() {
                 SendErrorKind::EngineFailed => BindError::EngineFailed,
                 _ => BindError::Closed,
@@ -181,7 +181,7 @@ impl Socket {
         };
         let (connect_id, peer) = {
             let mut st = core.lock();
-            if st.closed || core.reactor().has_failed() {
+            if st.closed || core.ctx.has_failed() {
                 return Err(match core.closed_kind() {
                     SendErrorKind::EngineFailed => ConnectError::EngineFailed,
                     _ => ConnectError::Closed,
@@ -320,7 +320,7 @@ impl Socket {
 
     /// Receives up to `max` messages into `out` under one lock of the socket: blocks up to
     /// RCVTIMEO for the first, then takes what is already queued. Returns how many were
-    /// appended (at least one).
+    /// appended: at least one, unless `max` is 0 (then none, at once).
     pub fn recv_many(&self, out: &mut Vec<Message>, max: usize) -> Result<usize, RecvError> {
         self.core().recv_many(out, max, Wait::Configured)
     }
