@@ -6,6 +6,7 @@
 //! (a connection has output to write, or room to read again); both land in one inbox and wake
 //! the poll only if the reactor is actually asleep in it.
 
+mod backoff;
 mod connection;
 mod reactor;
 mod timers;

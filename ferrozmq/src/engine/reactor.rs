@@ -16,6 +16,7 @@ use ferrozmq_proto::pattern::PeerId;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
+use super::backoff::Backoff;
 use super::connection::{CloseReason, Connection, Origin};
 use super::timers::{Timer, TimerQueue};
 use super::{Command, Shared, WAKER};
@@ -45,8 +46,6 @@ struct ListenerEntry {
 /// How long a listener that ran out of descriptors waits before trying to accept again,
 /// unless a connection of this reactor closes first.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-/// RECONNECT_IVL when the option is unset.
-const DEFAULT_RECONNECT_IVL: Duration = Duration::from_millis(100);
 
 /// A `connect`: keeps one connection up, reconnecting with back-off.
 struct Connector {
@@ -55,8 +54,8 @@ struct Connector {
     /// The target as an endpoint, for monitor events.
     endpoint: String,
     peer: Option<PeerId>,
-    /// Current delay before the next attempt.
-    ivl: Duration,
+    /// RECONNECT_IVL / RECONNECT_IVL_MAX back-off.
+    backoff: Backoff,
     /// The connection in progress or up.
     active: Option<usize>,
     /// When the pending reconnect timer fires, if one is pending.
@@ -167,89 +166,22 @@ impl Reactor {
         }
     }
 
+    /// Runs one command from a socket (one method per command).
     fn command(&mut self, cmd: Command, now: Instant) {
         match cmd {
             Command::Listen {
                 socket,
                 bind_id,
-                mut listener,
+                listener,
                 unlink,
-            } => {
-                let endpoint = listener_endpoint(&listener, unlink.as_deref());
-                // A close that overtook this bind (another thread): nothing to listen for.
-                // (`bind` reported it listening; the monitor has normally stopped already.)
-                let registered = if socket.engine_closed.load(Ordering::Relaxed) {
-                    false
-                } else {
-                    let token = self.entries.vacant_key();
-                    self.poll
-                        .registry()
-                        .register(&mut listener, Token(token), Interest::READABLE)
-                        .map_err(|e| tracing::warn!("cannot register listener: {e}"))
-                        .is_ok()
-                };
-                if !registered {
-                    if let Some(path) = unlink {
-                        let _ = std::fs::remove_file(path);
-                    }
-                    socket
-                        .monitor
-                        .emit(|| MonitorEvent::new(MonitorEventKind::Closed, endpoint, None));
-                    return;
-                }
-                let socket_id = socket.id;
-                let token = self.entries.insert(Entry::Listener(ListenerEntry {
-                    listener,
-                    socket,
-                    bind_id,
-                    unlink,
-                    endpoint,
-                    retry_at: None,
-                }));
-                self.index(socket_id).tokens.insert(token);
-                self.accept(token, now);
-            }
+            } => self.on_listen(socket, bind_id, listener, unlink, now),
             Command::Connect {
                 socket,
                 connect_id,
                 target,
                 peer,
-            } => {
-                if socket.engine_closed.load(Ordering::Relaxed) {
-                    return;
-                }
-                let ivl = socket
-                    .options()
-                    .reconnect_ivl
-                    .unwrap_or(DEFAULT_RECONNECT_IVL);
-                let key = (socket.id, connect_id);
-                let endpoint = target_endpoint(&target);
-                self.index(socket.id).connects.insert(connect_id);
-                self.connectors.insert(
-                    key,
-                    Connector {
-                        socket,
-                        target,
-                        endpoint,
-                        peer,
-                        ivl,
-                        active: None,
-                        timer_at: None,
-                        linger: None,
-                    },
-                );
-                self.start_connect(key, now);
-            }
-            Command::Unbind { socket_id, bind_id } => {
-                let tokens = self.socket_tokens(socket_id);
-                let found = tokens.into_iter().find(|&t| {
-                    matches!(self.entries.get(t),
-                        Some(Entry::Listener(l)) if l.bind_id == bind_id)
-                });
-                if let Some(t) = found {
-                    self.close_entry(t, CloseReason::Local);
-                }
-            }
+            } => self.on_connect(socket, connect_id, target, peer, now),
+            Command::Unbind { socket_id, bind_id } => self.on_unbind(socket_id, bind_id),
             Command::Disconnect {
                 socket_id,
                 connect_id,
@@ -267,44 +199,135 @@ impl Reactor {
             }
             #[cfg(test)]
             Command::Crash => panic!("reactor crash requested by a test"),
-            Command::Shutdown => {
-                self.shutting_down = true;
-                // Only connects still flushing within their LINGER outlive the shutdown.
-                let idle: Vec<_> = self
-                    .connectors
-                    .iter()
-                    .filter_map(|(k, c)| c.linger.is_none().then_some(*k))
-                    .collect();
-                let dropped: Vec<_> = idle
-                    .into_iter()
-                    .filter_map(|k| self.remove_connector(k))
-                    .map(|c| c.socket)
-                    .collect();
-                // Every socket was closed before the shutdown; a connection not lingering
-                // has nothing left to wait for.
-                let idle: Vec<usize> = self
-                    .entries
-                    .iter()
-                    .filter_map(|(t, e)| match e {
-                        Entry::Conn(c) if c.linger.is_none() => Some(t),
-                        _ => None,
-                    })
-                    .collect();
-                for t in idle {
-                    self.close_entry(t, CloseReason::Local);
-                }
-                let listeners: Vec<usize> = self
-                    .entries
-                    .iter()
-                    .filter_map(|(t, e)| matches!(e, Entry::Listener(_)).then_some(t))
-                    .collect();
-                for t in listeners {
-                    self.close_entry(t, CloseReason::Local);
-                }
-                for socket in dropped {
-                    self.stop_monitor_if_done(&socket, false);
-                }
+            Command::Shutdown => self.on_shutdown(),
+        }
+    }
+
+    /// A bound listener: accept on it (unless its socket closed meanwhile).
+    fn on_listen(
+        &mut self,
+        socket: Arc<SocketCore>,
+        bind_id: u64,
+        mut listener: Listener,
+        unlink: Option<PathBuf>,
+        now: Instant,
+    ) {
+        let endpoint = listener_endpoint(&listener, unlink.as_deref());
+        // A close that overtook this bind (another thread): nothing to listen for.
+        // (`bind` reported it listening; the monitor has normally stopped already.)
+        let registered = if socket.engine_closed.load(Ordering::Relaxed) {
+            false
+        } else {
+            let token = self.entries.vacant_key();
+            self.poll
+                .registry()
+                .register(&mut listener, Token(token), Interest::READABLE)
+                .map_err(|e| tracing::warn!("cannot register listener: {e}"))
+                .is_ok()
+        };
+        if !registered {
+            if let Some(path) = unlink {
+                let _ = std::fs::remove_file(path);
             }
+            socket
+                .monitor
+                .emit(|| MonitorEvent::new(MonitorEventKind::Closed, endpoint, None));
+            return;
+        }
+        let socket_id = socket.id;
+        let token = self.entries.insert(Entry::Listener(ListenerEntry {
+            listener,
+            socket,
+            bind_id,
+            unlink,
+            endpoint,
+            retry_at: None,
+        }));
+        self.index(socket_id).tokens.insert(token);
+        self.accept(token, now);
+    }
+
+    /// A connect: keep a connection to `target` up.
+    fn on_connect(
+        &mut self,
+        socket: Arc<SocketCore>,
+        connect_id: u64,
+        target: Target,
+        peer: Option<PeerId>,
+        now: Instant,
+    ) {
+        if socket.engine_closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let backoff = Backoff::new(socket.options().reconnect_ivl);
+        let key = (socket.id, connect_id);
+        let endpoint = target_endpoint(&target);
+        self.index(socket.id).connects.insert(connect_id);
+        self.connectors.insert(
+            key,
+            Connector {
+                socket,
+                target,
+                endpoint,
+                peer,
+                backoff,
+                active: None,
+                timer_at: None,
+                linger: None,
+            },
+        );
+        self.start_connect(key, now);
+    }
+
+    /// An unbind: close that listener.
+    fn on_unbind(&mut self, socket_id: u64, bind_id: u64) {
+        let tokens = self.socket_tokens(socket_id);
+        let found = tokens.into_iter().find(|&t| {
+            matches!(self.entries.get(t),
+                Some(Entry::Listener(l)) if l.bind_id == bind_id)
+        });
+        if let Some(t) = found {
+            self.close_entry(t, CloseReason::Local);
+        }
+    }
+
+    /// The context terminates: stop once every lingering connection is done.
+    fn on_shutdown(&mut self) {
+        self.shutting_down = true;
+        // Only connects still flushing within their LINGER outlive the shutdown.
+        let idle: Vec<_> = self
+            .connectors
+            .iter()
+            .filter_map(|(k, c)| c.linger.is_none().then_some(*k))
+            .collect();
+        let dropped: Vec<_> = idle
+            .into_iter()
+            .filter_map(|k| self.remove_connector(k))
+            .map(|c| c.socket)
+            .collect();
+        // Every socket was closed before the shutdown; a connection not lingering
+        // has nothing left to wait for.
+        let idle: Vec<usize> = self
+            .entries
+            .iter()
+            .filter_map(|(t, e)| match e {
+                Entry::Conn(c) if c.linger.is_none() => Some(t),
+                _ => None,
+            })
+            .collect();
+        for t in idle {
+            self.close_entry(t, CloseReason::Local);
+        }
+        let listeners: Vec<usize> = self
+            .entries
+            .iter()
+            .filter_map(|(t, e)| matches!(e, Entry::Listener(_)).then_some(t))
+            .collect();
+        for t in listeners {
+            self.close_entry(t, CloseReason::Local);
+        }
+        for socket in dropped {
+            self.stop_monitor_if_done(&socket, false);
         }
     }
 
@@ -510,11 +533,8 @@ impl Reactor {
             if let Origin::Connected { connect_id } = c.origin {
                 let key = (c.socket.id, connect_id);
                 if let Some(conn) = self.connectors.get_mut(&key) {
-                    conn.ivl = conn
-                        .socket
-                        .options()
-                        .reconnect_ivl
-                        .unwrap_or(DEFAULT_RECONNECT_IVL);
+                    let ivl = conn.socket.options().reconnect_ivl;
+                    conn.backoff.reset(ivl);
                 }
             }
         }
@@ -643,14 +663,9 @@ impl Reactor {
             }
             return;
         }
-        let mut delay = c.ivl;
+        let mut delay = c.backoff.next_delay(opts.reconnect_ivl_max);
         if let Some(deadline) = c.linger.flatten() {
             delay = delay.min(deadline.saturating_duration_since(now));
-        }
-        if let Some(max) = opts.reconnect_ivl_max {
-            if max > c.ivl {
-                c.ivl = c.ivl.saturating_mul(2).min(max);
-            }
         }
         c.socket.monitor.emit(|| {
             let kind = MonitorEventKind::ConnectRetried { interval: delay };
