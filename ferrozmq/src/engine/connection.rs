@@ -195,13 +195,19 @@ impl Connection {
         }
     }
 
-    /// Does all the work the connection can do now: finish a connect, read, write.
+    /// Does all the work the connection can do now: finish a connect, read, write. With
+    /// `write_only` (its outgoing pipe woke it) only writes: a read would find nothing new,
+    /// since the kernel reports new input as an event of its own.
     pub(super) fn drive(
         &mut self,
         now: Instant,
         shared: &Arc<Shared>,
         token: mio::Token,
+        write_only: bool,
     ) -> Result<(), CloseReason> {
+        if write_only && !self.connecting {
+            return self.write();
+        }
         if self.connecting {
             match self.stream.connect_finished() {
                 Ok(true) => self.on_connected(),
@@ -352,8 +358,10 @@ impl Connection {
                         .socket
                         .attach(self.existing_peer, &meta)
                         .map_err(CloseReason::Refused)?;
-                    att.out.set_reader(Some(super::conn_signal(shared, token)));
-                    att.inp.set_writer(Some(super::conn_signal(shared, token)));
+                    let output = super::conn_signal(shared, token, super::Wake::Output);
+                    let input = super::conn_signal(shared, token, super::Wake::Input);
+                    att.out.set_reader(Some(output));
+                    att.inp.set_writer(Some(input));
                     self.att = Some(att);
                 }
                 SessionEvent::Message(m) => self.batch_in.push_back(m),

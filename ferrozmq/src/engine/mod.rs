@@ -82,7 +82,8 @@ struct Shared {
 #[derive(Default)]
 struct Inbox {
     commands: Vec<Command>,
-    ready: Vec<Token>,
+    /// Connections a pipe woke, and for what.
+    ready: Vec<(Token, Wake)>,
     /// The reactor thread is gone (shut down or failed): commands are settled on the spot
     /// (see [`settle_without_reactor`]) instead of queued for nobody.
     closed: bool,
@@ -202,23 +203,34 @@ impl Shared {
     }
 }
 
+/// What a pipe wakes a connection for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// The outgoing pipe has messages: only writing can make progress (no read syscall).
+    Output,
+    /// The incoming pipe has room again: read (and write what reading may have queued).
+    Input,
+}
+
 /// Signal from a pipe to a connection: output to write, or room to read again.
 struct ConnSignal {
     shared: Arc<Shared>,
     token: Token,
+    wake: Wake,
 }
 
 impl Notify for ConnSignal {
     fn notify(&self) {
-        self.shared.inbox.lock().ready.push(self.token);
+        self.shared.inbox.lock().ready.push((self.token, self.wake));
         self.shared.wake();
     }
 }
 
-fn conn_signal(shared: &Arc<Shared>, token: Token) -> Signal {
+fn conn_signal(shared: &Arc<Shared>, token: Token, wake: Wake) -> Signal {
     Arc::new(ConnSignal {
         shared: shared.clone(),
         token,
+        wake,
     })
 }
 

@@ -19,7 +19,7 @@ use slab::Slab;
 use super::backoff::Backoff;
 use super::connection::{CloseReason, Connection, Origin};
 use super::timers::{Timer, TimerQueue};
-use super::{Command, Shared, WAKER};
+use super::{Command, Shared, Wake, WAKER};
 use crate::endpoint::tcp_endpoint;
 use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::socket::core::SocketCore;
@@ -159,9 +159,9 @@ impl Reactor {
         for cmd in commands {
             self.command(cmd, now);
         }
-        for token in ready {
+        for (token, wake) in ready {
             if let Some(Entry::Conn(_)) = self.entries.get(token.0) {
-                self.drive(token.0, now);
+                self.drive_for(token.0, now, wake == Wake::Output);
             }
         }
     }
@@ -519,11 +519,16 @@ impl Reactor {
 
     /// Lets a connection do all it can, then closes it or re-arms its timer.
     fn drive(&mut self, token: usize, now: Instant) {
+        self.drive_for(token, now, false);
+    }
+
+    /// As [`Reactor::drive`]; `write_only` when only its outgoing pipe woke it.
+    fn drive_for(&mut self, token: usize, now: Instant, write_only: bool) {
         let Some(Entry::Conn(c)) = self.entries.get_mut(token) else {
             return;
         };
         let was_attached = c.att.is_some();
-        let result = c.drive(now, &self.shared, Token(token));
+        let result = c.drive(now, &self.shared, Token(token), write_only);
         if let Err(reason) = result {
             self.close_entry(token, reason);
             return;
