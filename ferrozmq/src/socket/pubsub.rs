@@ -13,25 +13,19 @@
 use std::collections::VecDeque;
 
 use ferrozmq_proto::pattern::{
-    FairQueue, PeerId, PeerMap, PeerSet, SubscriptionTrie, TopicCounter,
+    FairQueue, PeerId, PeerMap, PeerSet, PublisherConfig, PublisherState, SubscriptionOutcome,
+    TopicCounter,
 };
 
 use super::pattern::{Peer, Signals};
 use crate::error::{RecvError, SendErrorKind};
 use crate::{Message, Options};
 
-/// PUB and XPUB: who subscribed to what, and (XPUB) the subscription messages to deliver.
+/// PUB and XPUB: the subscription decisions ([`PublisherState`], in the protocol core) and
+/// the queues around them: XPUB's receive queue and XPUB_NODROP's blocked targets.
 #[derive(Debug)]
 pub(crate) struct Publisher {
-    /// XPUB: subscriptions (and messages sent upstream) are delivered to `recv`.
-    xpub: bool,
-    /// The subscriptions in force: what `send` filters with.
-    trie: SubscriptionTrie,
-    /// XPUB_MANUAL: what each peer asked for (the user decides what goes into `trie`), so a
-    /// peer that leaves can be reported topic by topic, as libzmq does.
-    requested: SubscriptionTrie,
-    /// Peers that are attached (for INVERT_MATCHING, which sends to the non-matching ones).
-    attached: PeerSet,
+    state: PublisherState,
     /// Scratch set of the current message's targets, kept to reuse its allocation.
     targets: PeerSet,
     /// XPUB_NODROP: the targets that had no room for the last refused message. The socket is
@@ -43,33 +37,21 @@ pub(crate) struct Publisher {
     pending: VecDeque<(Option<PeerId>, Message)>,
     /// XPUB: notices and upstream messages dropped because `pending` was full.
     dropped: u64,
-    /// Topics each peer holds (in `trie`, or `requested` under XPUB_MANUAL), checked
-    /// against MAX_SUBSCRIPTIONS.
-    counts: PeerMap<usize>,
-
-    /// XPUB_MANUAL: the peer of the subscription the user received last; `Subscribe` and
-    /// `Unsubscribe` options apply to it (libzmq: the pipe of the last message received).
-    last_sender: Option<PeerId>,
 }
 
 impl Publisher {
     pub(crate) fn new(xpub: bool) -> Self {
         Publisher {
-            xpub,
-            trie: SubscriptionTrie::new(),
-            requested: SubscriptionTrie::new(),
-            attached: PeerSet::default(),
+            state: PublisherState::new(xpub),
             targets: PeerSet::default(),
             blocked: PeerSet::default(),
             pending: VecDeque::new(),
             dropped: 0,
-            counts: PeerMap::default(),
-            last_sender: None,
         }
     }
 
     pub(crate) fn is_xpub(&self) -> bool {
-        self.xpub
+        self.state.is_xpub()
     }
 
     /// A peer attached: XPUB greets it with XPUB_WELCOME_MSG, if set.
@@ -80,9 +62,9 @@ impl Publisher {
         opts: &Options,
         signals: &mut Signals,
     ) {
-        self.attached.insert(peer);
+        self.state.attach(peer);
         if let (true, Some(welcome), Some(p)) =
-            (self.xpub, &opts.xpub_welcome_msg, peers.get(&peer))
+            (self.is_xpub(), &opts.xpub_welcome_msg, peers.get(&peer))
         {
             if let Ok(s) = p.out.try_push(Message::single(welcome.clone())) {
                 signals.extend(s);
@@ -90,33 +72,16 @@ impl Publisher {
         }
     }
 
-    /// A peer is gone: its subscriptions go too. XPUB reports an unsubscription for each
-    /// topic that lost its last subscriber; XPUB_VERBOSER for each topic of the peer;
-    /// XPUB_MANUAL for each topic the peer had asked for (as libzmq).
+    /// A peer is gone: its subscriptions go too, and XPUB reports the cancels libzmq would.
     pub(crate) fn on_detach(&mut self, peer: PeerId, opts: &Options) {
-        self.attached.remove(&peer);
         self.blocked.remove(&peer);
-        self.counts.remove(&peer);
-        if self.last_sender == Some(peer) {
-            self.last_sender = None;
-        }
-        let manual = self.xpub && opts.xpub_manual;
-        let verboser = opts.xpub_verboser;
-        let report = self.xpub && !manual;
         let pending = &mut self.pending;
-        self.trie.remove_peer(peer, |topic, last| {
-            if report && (last || verboser) {
-                pending.push_back((None, Message::subscription(false, topic)));
-            }
-        });
-        self.requested.remove_peer(peer, |topic, _| {
-            if manual {
-                pending.push_back((None, Message::subscription(false, topic)));
-            }
+        self.state.detach(peer, &config(opts), |topic| {
+            pending.push_back((None, Message::subscription(false, topic)));
         });
     }
 
-    /// Takes everything a peer sent: subscriptions update the trie at once (whether or not
+    /// Takes everything a peer sent: subscriptions update the state at once (whether or not
     /// the user reads XPUB's notices); XPUB keeps what its user should see, up to RCVHWM.
     /// True if XPUB's `recv` queue went from empty to non-empty.
     pub(crate) fn on_input(
@@ -130,9 +95,24 @@ impl Publisher {
         let Some(p) = peers.get(&peer) else {
             return false;
         };
+        let config = config(opts);
         while let Some((msg, s)) = p.inp.try_pop() {
             signals.extend(s);
-            self.handle_input(peer, msg, opts);
+            let report = match msg.as_subscription() {
+                Some((subscribe, topic)) => {
+                    let outcome = self.state.subscription(peer, subscribe, topic, &config);
+                    if outcome == SubscriptionOutcome::Refused {
+                        tracing::debug!(?peer, "subscription refused: MAX_SUBSCRIPTIONS reached");
+                    }
+                    outcome == SubscriptionOutcome::Report
+                }
+                // RFC 29: XPUB passes other messages from subscribers up to its user; PUB
+                // drops them.
+                None => self.is_xpub(),
+            };
+            if report {
+                self.deliver(Some(peer), msg, opts);
+            }
         }
         was_empty && !self.pending.is_empty()
     }
@@ -152,82 +132,10 @@ impl Publisher {
         self.pending.push_back((peer, msg));
     }
 
-    fn handle_input(&mut self, peer: PeerId, msg: Message, opts: &Options) {
-        let Some((subscribe, topic)) = msg.as_subscription() else {
-            // RFC 29: XPUB passes other messages from subscribers up to its user; PUB drops them.
-            if self.xpub {
-                self.deliver(Some(peer), msg, opts);
-            }
-            return;
-        };
-        let manual = self.xpub && opts.xpub_manual;
-        if !self.count_subscription(manual, subscribe, topic, peer, opts) {
-            return;
-        }
-        if manual {
-            // The user decides, with Subscribe/Unsubscribe options, for this peer; what the
-            // peer asked for is remembered to report it if the peer leaves.
-            if subscribe {
-                self.requested.add(topic, peer);
-            } else {
-                self.requested.remove(topic, peer);
-            }
-            self.deliver(Some(peer), msg, opts);
-            return;
-        }
-        let deliver = if subscribe {
-            let first = self.trie.add(topic, peer);
-            first || opts.xpub_verbose || opts.xpub_verboser
-        } else {
-            let last = self.trie.remove(topic, peer);
-            last || opts.xpub_verboser
-        };
-        if self.xpub && deliver {
-            self.deliver(Some(peer), msg, opts);
-        }
-    }
-
-    /// Keeps each peer's number of topics; false if a new topic would take the peer past
-    /// MAX_SUBSCRIPTIONS (the subscription is then ignored: not applied, not reported).
-    fn count_subscription(
-        &mut self,
-        manual: bool,
-        subscribe: bool,
-        topic: &[u8],
-        peer: PeerId,
-        opts: &Options,
-    ) -> bool {
-        let table = if manual {
-            &mut self.requested
-        } else {
-            &mut self.trie
-        };
-        let held = table.is_subscribed(topic, peer);
-        let count = self.counts.entry(peer).or_default();
-        match (subscribe, held) {
-            (true, false) => {
-                if opts.max_subscriptions.is_some_and(|max| *count >= max) {
-                    tracing::debug!(?peer, "subscription refused: MAX_SUBSCRIPTIONS reached");
-                    return false;
-                }
-                *count += 1;
-            }
-            (false, true) => *count = count.saturating_sub(1),
-            _ => {}
-        }
-        true
-    }
-
     /// XPUB_MANUAL: the user's Subscribe/Unsubscribe, for the peer whose subscription it
     /// received last.
     pub(crate) fn manual_subscription(&mut self, subscribe: bool, topic: &[u8]) {
-        if let Some(peer) = self.last_sender {
-            if subscribe {
-                self.trie.add(topic, peer);
-            } else {
-                self.trie.remove(topic, peer);
-            }
-        }
+        self.state.manual_subscription(subscribe, topic);
     }
 
     /// Sends to every matching peer. A full peer loses the message (that peer only), unless
@@ -239,13 +147,8 @@ impl Publisher {
         msg: Message,
         signals: &mut Signals,
     ) -> Result<(), (SendErrorKind, Message)> {
-        self.targets.clear();
-        self.trie.matches(topic(&msg), &mut self.targets);
-        if opts.invert_matching {
-            let matched = std::mem::take(&mut self.targets);
-            self.targets
-                .extend(self.attached.iter().filter(|p| !matched.contains(p)));
-        }
+        self.state
+            .targets(topic(&msg), &config(opts), &mut self.targets);
         if opts.xpub_nodrop {
             // Check all before sending to any, so a message reaches all or none. Every target
             // found full is marked (it signals when it drains) and remembered for `can_send`.
@@ -270,19 +173,19 @@ impl Publisher {
     /// XPUB: the next subscription (or upstream message) for the user. Under XPUB_MANUAL its
     /// peer becomes the one `Subscribe` applies to.
     pub(crate) fn recv(&mut self) -> Result<Option<Message>, RecvError> {
-        if !self.xpub {
+        if !self.is_xpub() {
             return Err(RecvError::NotSupported);
         }
         Ok(self.pending.pop_front().map(|(peer, msg)| {
-            if peer.is_some() {
-                self.last_sender = peer;
+            if let Some(peer) = peer {
+                self.state.received_from(peer);
             }
             msg
         }))
     }
 
     pub(crate) fn can_recv(&self) -> bool {
-        self.xpub && !self.pending.is_empty()
+        self.is_xpub() && !self.pending.is_empty()
     }
 
     /// Writable unless XPUB_NODROP refused the last message and one of the targets that had
@@ -295,6 +198,17 @@ impl Publisher {
                 .iter()
                 .all(|p| peers.get(p).is_none_or(|peer| peer.out.has_room()))
     }
+}
+
+/// The options the publisher's decisions depend on.
+fn config(opts: &Options) -> PublisherConfig {
+    let mut c = PublisherConfig::default();
+    c.verbose = opts.xpub_verbose;
+    c.verboser = opts.xpub_verboser;
+    c.manual = opts.xpub_manual;
+    c.invert_matching = opts.invert_matching;
+    c.max_subscriptions = opts.max_subscriptions;
+    c
 }
 
 /// SUB and XSUB: the counted subscriptions, sent to every publisher and checked on receipt.

@@ -5,12 +5,14 @@
 //! Each strategy is unit-tested against the RFC rules in its own file.
 
 mod fair_queue;
+mod publisher;
 mod req_rep;
 mod round_robin;
 mod router_table;
 mod subscriptions;
 
 pub use fair_queue::FairQueue;
+pub use publisher::{PublisherConfig, PublisherState, SubscriptionOutcome};
 pub use req_rep::{RepState, ReqError, ReqState};
 pub use round_robin::RoundRobin;
 pub use router_table::{AttachError, RouterTable};
