@@ -118,15 +118,15 @@ pub(super) enum Origin {
 
 pub(super) struct Connection {
     pub(super) gen: u64,
-    pub(super) stream: Stream,
+    stream: Stream,
     pub(super) socket: Arc<SocketCore>,
     pub(super) origin: Origin,
     /// The persistent peer of the `connect`, if any.
-    pub(super) existing_peer: Option<PeerId>,
-    pub(super) connecting: bool,
-    pub(super) session: Session,
+    existing_peer: Option<PeerId>,
+    connecting: bool,
+    session: Session,
     rbuf: BytesMut,
-    pub(super) att: Option<Attachment>,
+    att: Option<Attachment>,
     read_paused: bool,
     batch_in: VecDeque<Message>,
     batch_out: VecDeque<Message>,
@@ -135,7 +135,7 @@ pub(super) struct Connection {
     /// The deadline last put in the timer heap for this connection.
     pub(super) timer_at: Option<Instant>,
     /// The peer's address, for logs and monitor events (empty if unknown).
-    pub(super) peer_name: String,
+    peer_name: String,
     /// The endpoint of the listener or connect this connection belongs to.
     endpoint: String,
     /// The stream is connected (accepted, or its connect completed): its end is reported.
@@ -512,6 +512,39 @@ impl Connection {
     fn event(&self, kind: MonitorEventKind, with_peer: bool) -> MonitorEvent {
         let peer = (with_peer && !self.peer_name.is_empty()).then(|| self.peer_name.clone());
         MonitorEvent::new(kind, self.endpoint.clone(), peer)
+    }
+
+    /// True once the handshake completed and the socket took the peer.
+    pub(super) fn is_attached(&self) -> bool {
+        self.att.is_some()
+    }
+
+    /// Runs the session's timers (handshake time-out, heartbeats).
+    pub(super) fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
+        self.session.handle_timeout(now)
+    }
+
+    /// The peer's address, for logs (empty if unknown).
+    pub(super) fn peer_name(&self) -> &str {
+        &self.peer_name
+    }
+
+    /// Registers the stream with the reactor's poll under `token`.
+    pub(super) fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+    ) -> io::Result<()> {
+        registry.register(
+            &mut self.stream,
+            token,
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )
+    }
+
+    /// Takes the stream out of the reactor's poll.
+    pub(super) fn deregister(&mut self, registry: &mio::Registry) {
+        let _ = registry.deregister(&mut self.stream);
     }
 
     /// Detaches from the socket (called once, when the connection closes).

@@ -415,7 +415,7 @@ impl Reactor {
             let keep = match self.entries.get_mut(t) {
                 Some(Entry::Conn(c)) => {
                     c.linger = Some(deadline);
-                    linger != Some(Duration::ZERO) && c.att.is_some() && !c.flushed()
+                    linger != Some(Duration::ZERO) && c.is_attached() && !c.flushed()
                 }
                 _ => false,
             };
@@ -502,11 +502,7 @@ impl Reactor {
         let entry = self.entries.vacant_entry();
         let token = entry.key();
         let mut conn = Box::new(conn);
-        if let Err(e) = self.poll.registry().register(
-            &mut conn.stream,
-            Token(token),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
+        if let Err(e) = conn.register(self.poll.registry(), Token(token)) {
             tracing::warn!("cannot register connection: {e}");
             conn.report_close(&CloseReason::Io(e));
             return None;
@@ -527,14 +523,14 @@ impl Reactor {
         let Some(Entry::Conn(c)) = self.entries.get_mut(token) else {
             return;
         };
-        let was_attached = c.att.is_some();
+        let was_attached = c.is_attached();
         let result = c.drive(now, &self.shared, Token(token), write_only);
         if let Err(reason) = result {
             self.close_entry(token, reason);
             return;
         }
         let lingering_done = c.linger.is_some() && c.flushed();
-        if !was_attached && c.att.is_some() {
+        if !was_attached && c.is_attached() {
             if let Origin::Connected { connect_id } = c.origin {
                 let key = (c.socket.id, connect_id);
                 if let Some(conn) = self.connectors.get_mut(&key) {
@@ -574,7 +570,7 @@ impl Reactor {
                         self.close_entry(token, CloseReason::Local);
                         continue;
                     }
-                    if let Err(e) = c.session.handle_timeout(now) {
+                    if let Err(e) = c.handle_timeout(now) {
                         self.close_entry(token, CloseReason::Protocol(e));
                         continue;
                     }
@@ -725,8 +721,8 @@ impl Reactor {
                 if matches!(reason, CloseReason::Protocol(_)) {
                     c.flush_best_effort();
                 }
-                tracing::debug!(peer = %c.peer_name, "connection closed: {reason}");
-                let _ = self.poll.registry().deregister(&mut c.stream);
+                tracing::debug!(peer = %c.peer_name(), "connection closed: {reason}");
+                c.deregister(self.poll.registry());
                 self.timers
                     .reschedule(Timer::Conn { token, gen: c.gen }, c.timer_at, None);
                 c.detach();
