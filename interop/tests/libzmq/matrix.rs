@@ -1,6 +1,7 @@
 //! The interop matrix: every socket pair, with ferrozmq as the client and as the server, each
-//! side binding in turn, over tcp and ipc, running four scenarios (a multipart message, an
-//! empty frame, a 1 MiB frame, 10,000 messages in order).
+//! side binding in turn, over tcp and ipc, running five scenarios (a multipart message, an
+//! empty frame, frames of every size around ferrozmq's inline and by-reference thresholds, a
+//! 1 MiB frame, 10,000 messages in order).
 //!
 //! A [`Pattern`] says how the application frames a request and a reply for one pair (RFC 28's
 //! envelopes), so one exchange routine checks every frame of every message for all of them.
@@ -114,6 +115,7 @@ struct Case {
 enum Scenario {
     Multipart,
     EmptyFrame,
+    FrameSizes,
     OneMibFrame,
     TenThousandInOrder,
 }
@@ -127,6 +129,19 @@ fn run(case: Case, scenario: Scenario) {
             &frames(&[b"one", b"two", b"three", b"four"]),
         ),
         Scenario::EmptyFrame => link.exchange(&frames(&[b""]), &frames(&[b"head", b"", b"tail"])),
+        // ferrozmq keeps payloads of up to 38 bytes inside the frame and writes bodies of
+        // 8 KiB or more by reference; 255/256 is where ZMTP switches to the long size.
+        Scenario::FrameSizes => {
+            let sizes = [0, 1, 37, 38, 39, 40, 255, 256, 8191, 8192, 8193];
+            let message = |seed: u8| -> Frames {
+                sizes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| patterned(n, seed.wrapping_add(i as u8)))
+                    .collect()
+            };
+            link.exchange(&message(3), &message(11));
+        }
         Scenario::OneMibFrame => {
             link.exchange(&vec![patterned(1 << 20, 7)], &vec![patterned(1 << 20, 13)]);
         }
@@ -312,6 +327,10 @@ macro_rules! scenarios {
         #[test]
         fn empty_frame() {
             run($case, Scenario::EmptyFrame);
+        }
+        #[test]
+        fn frame_sizes() {
+            run($case, Scenario::FrameSizes);
         }
         #[test]
         fn one_mib_frame() {
