@@ -597,3 +597,21 @@ fn publisher_filters_on_the_wire_for_zmtp_3_0_and_3_1_subscribers() {
         );
     }
 }
+
+#[test]
+fn subscribe_and_unsubscribe_methods_take_any_bytes() {
+    let ctx = Context::new();
+    let publisher = ctx.socket(SocketType::Pub);
+    publisher.bind("inproc://subscribe-methods").unwrap();
+    let subscriber = ctx.socket(SocketType::Sub);
+    subscriber.connect("inproc://subscribe-methods").unwrap();
+    let topic = String::from("weather.");
+    subscriber.subscribe(&topic).unwrap();
+    subscriber.subscribe(b"news.").unwrap();
+    subscriber.unsubscribe("news.").unwrap();
+    // inproc: the subscriptions are in force once the calls return.
+    publisher.send("news.today").unwrap();
+    publisher.send("weather.today").unwrap();
+    assert_eq!(recv_text(&subscriber), "weather.today");
+    assert!(publisher.subscribe("x").is_err(), "a PUB cannot subscribe");
+}

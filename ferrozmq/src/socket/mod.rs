@@ -289,6 +289,19 @@ impl Socket {
         self.core().options()
     }
 
+    /// Subscribes to messages starting with `topic` (SUB, XSUB): ZMQ_SUBSCRIBE. Subscriptions
+    /// are counted: two subscribes to one topic take two unsubscribes.
+    pub fn subscribe(&self, topic: impl AsRef<[u8]>) -> Result<(), OptionError> {
+        let topic = bytes::Bytes::copy_from_slice(topic.as_ref());
+        self.set_option(SocketOption::Subscribe(topic))
+    }
+
+    /// Cancels one subscription to `topic` (SUB, XSUB): ZMQ_UNSUBSCRIBE.
+    pub fn unsubscribe(&self, topic: impl AsRef<[u8]>) -> Result<(), OptionError> {
+        let topic = bytes::Bytes::copy_from_slice(topic.as_ref());
+        self.set_option(SocketOption::Unsubscribe(topic))
+    }
+
     /// Sends a message, blocking up to SNDTIMEO (forever by default) until a peer can take it.
     pub fn send(&self, msg: impl Into<Message>) -> Result<(), SendError> {
         self.core().send(msg.into(), Wait::Configured)
