@@ -10,17 +10,9 @@ use ferrozmq::{
 
 mod common;
 
-use common::{endpoints, text};
+use common::{endpoints, pair, text};
 
 const T: Option<Duration> = Some(Duration::from_secs(10));
-
-fn pair(ctx: &Context, a: SocketType, b: SocketType, ep: &str) -> (Socket, Socket) {
-    let server = ctx.socket(a);
-    let resolved = server.bind(ep).unwrap();
-    let client = ctx.socket(b);
-    client.connect(&resolved).unwrap();
-    (server, client)
-}
 
 #[test]
 fn req_rep_round_trip_every_transport() {

@@ -6,18 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{endpoints, text};
-use ferrozmq::{Bytes, Context, Frame, Message, Socket, SocketOption, SocketType};
+use common::{endpoints, pair, text};
+use ferrozmq::{Bytes, Context, Frame, Message, SocketOption, SocketType};
 
 const T: Option<Duration> = Some(Duration::from_secs(10));
-
-fn pair(ctx: &Context, bind: SocketType, connect: SocketType, ep: &str) -> (Socket, Socket) {
-    let b = ctx.socket(bind);
-    let resolved = b.bind(ep).unwrap();
-    let c = ctx.socket(connect);
-    c.connect(&resolved).unwrap();
-    (b, c)
-}
 
 /// A message always has at least one frame on the wire (RFC 23: a message is one or more
 /// frames; libzmq has no zero-frame message): `Message::new()` is documented to travel as

@@ -3,7 +3,7 @@
 //! does not use are not dead code.
 #![allow(dead_code)]
 
-use ferrozmq::{Bytes, Message, Socket, SocketOption};
+use ferrozmq::{Bytes, Context, Message, Socket, SocketOption, SocketType};
 
 /// A fresh endpoint of each transport: tcp on an ephemeral port, an ipc path unique to this
 /// test process and `tag`, and inproc named `tag`.
@@ -41,4 +41,18 @@ pub(crate) fn text(m: &Message) -> Vec<String> {
     m.iter()
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect()
+}
+
+/// A socket of type `bind` bound at `ep`, and one of type `connect` connected to it.
+pub(crate) fn pair(
+    ctx: &Context,
+    bind: SocketType,
+    connect: SocketType,
+    ep: &str,
+) -> (Socket, Socket) {
+    let server = ctx.socket(bind);
+    let resolved = server.bind(ep).unwrap();
+    let client = ctx.socket(connect);
+    client.connect(&resolved).unwrap();
+    (server, client)
 }

@@ -5,7 +5,7 @@
 //! without subscribing again, and the new publisher gets the SUB's current subscriptions.
 //! Every test runs over tcp and ipc.
 
-use ferrozmq::{Bytes, Context, Message, SocketOption, SocketType};
+use ferrozmq::{Bytes, Context, Message, Monitor, Socket, SocketOption, SocketType};
 
 use crate::share_process;
 use crate::support::{text, wait_disconnected, wait_handshake, IpcEndpoint, Peer, T};
@@ -176,6 +176,31 @@ fn killed_puller_restarted_nothing_duplicated() {
     }
 }
 
+/// A REQ with REQ_RELAXED and REQ_CORRELATE, and its monitor.
+fn relaxed_req(ctx: &Context) -> (Socket, Monitor) {
+    let req = ctx.socket(SocketType::Req);
+    req.set_option(SocketOption::ReqRelaxed(true)).unwrap();
+    req.set_option(SocketOption::ReqCorrelate(true)).unwrap();
+    let mon = req.monitor();
+    (req, mon)
+}
+
+/// One request that the child REP `rep` reports and answers; the reply is the request's.
+fn round_trip(req: &Socket, rep: &Peer, body: &str, ep: &str) {
+    req.send_timeout(body, T).unwrap();
+    assert_eq!(rep.line(), format!("request {body}"), "{ep}");
+    assert_eq!(text(&req.recv_timeout(T).unwrap()), body, "{ep}");
+}
+
+/// A request the child REP `rep` holds without answering; then the child is killed and the
+/// REQ's monitor reports the loss.
+fn kill_holding_a_request(req: &Socket, mut rep: Peer, mon: &Monitor) {
+    req.send_timeout("hold-1", T).unwrap();
+    assert_eq!(rep.line(), "holding hold-1");
+    rep.kill();
+    wait_disconnected(mon);
+}
+
 /// REQ (REQ_RELAXED + REQ_CORRELATE) -> child REP, which is killed while it holds a request.
 /// Once the loss is reported, the REQ sends a new request without the old one's reply; the
 /// new child gets only that one (the old request is not delivered twice), and the reply the
@@ -186,20 +211,12 @@ fn req_survives_rep_killed_holding_a_request() {
     let (_ipc, endpoints) = bind_endpoints("rep");
     for bind in endpoints {
         let ctx = Context::new();
-        let mut first = Peer::spawn(&["rep", "bind", &bind, "hold"]);
+        let first = Peer::spawn(&["rep", "bind", &bind, "hold"]);
         let ep = first.endpoint.clone();
-        let req = ctx.socket(SocketType::Req);
-        req.set_option(SocketOption::ReqRelaxed(true)).unwrap();
-        req.set_option(SocketOption::ReqCorrelate(true)).unwrap();
-        let mon = req.monitor();
+        let (req, mon) = relaxed_req(&ctx);
         req.connect(&ep).unwrap();
-        req.send_timeout("one", T).unwrap();
-        assert_eq!(first.line(), "request one");
-        assert_eq!(text(&req.recv_timeout(T).unwrap()), "one");
-        req.send_timeout("hold-1", T).unwrap();
-        assert_eq!(first.line(), "holding hold-1");
-        first.kill();
-        wait_disconnected(&mon);
+        round_trip(&req, &first, "one", &ep);
+        kill_holding_a_request(&req, first, &mon);
 
         // Relaxed: no reply is needed to send again; queued for the next connection.
         req.send_timeout("two", T).unwrap();
@@ -211,9 +228,7 @@ fn req_survives_rep_killed_holding_a_request() {
             "{ep}: old request redelivered"
         );
         assert_eq!(text(&req.recv_timeout(T).unwrap()), "two", "{ep}");
-        req.send_timeout("three", T).unwrap();
-        assert_eq!(second.line(), "request three");
-        assert_eq!(text(&req.recv_timeout(T).unwrap()), "three", "{ep}");
+        round_trip(&req, &second, "three", &ep);
     }
 }
 
@@ -226,28 +241,16 @@ fn bound_req_survives_connecting_rep_killed_holding_a_request() {
     let (_ipc, endpoints) = bind_endpoints("req");
     for bind in endpoints {
         let ctx = Context::new();
-        let req = ctx.socket(SocketType::Req);
-        req.set_option(SocketOption::ReqRelaxed(true)).unwrap();
-        req.set_option(SocketOption::ReqCorrelate(true)).unwrap();
-        let mon = req.monitor();
+        let (req, mon) = relaxed_req(&ctx);
         let ep = req.bind(&bind).unwrap();
-        let mut first = Peer::spawn(&["rep", "connect", &ep, "hold"]);
-        req.send_timeout("one", T).unwrap();
-        assert_eq!(first.line(), "request one");
-        assert_eq!(text(&req.recv_timeout(T).unwrap()), "one");
-        req.send_timeout("hold-1", T).unwrap();
-        assert_eq!(first.line(), "holding hold-1");
-        first.kill();
-        wait_disconnected(&mon);
+        let first = Peer::spawn(&["rep", "connect", &ep, "hold"]);
+        round_trip(&req, &first, "one", &ep);
+        kill_holding_a_request(&req, first, &mon);
 
         let second = Peer::spawn(&["rep", "connect", &ep]);
         wait_handshake(&mon);
-        req.send_timeout("two", T).unwrap();
-        assert_eq!(second.line(), "request two", "{ep}");
-        assert_eq!(text(&req.recv_timeout(T).unwrap()), "two", "{ep}");
-        req.send_timeout("three", T).unwrap();
-        assert_eq!(second.line(), "request three");
-        assert_eq!(text(&req.recv_timeout(T).unwrap()), "three", "{ep}");
+        round_trip(&req, &second, "two", &ep);
+        round_trip(&req, &second, "three", &ep);
     }
 }
 
