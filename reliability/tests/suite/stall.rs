@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ferrozmq::{Bytes, Context, Message, Socket, SocketOption, SocketType};
+use ferrozmq::{Bytes, Context, Message, Monitor, Socket, SocketOption, SocketType};
 
 use crate::share_process;
 use crate::support::{is_heartbeat_timeout, text, wait_disconnected, wait_handshake, Peer, T};
@@ -27,6 +27,36 @@ fn heartbeats(socket: &Socket) {
         .unwrap();
 }
 
+/// PULL <- relay <- PUSH over tcp, both heartbeating, with their monitors.
+struct Link {
+    pull: Socket,
+    pull_mon: Monitor,
+    push: Socket,
+    push_mon: Monitor,
+    relay: Relay,
+}
+
+impl Link {
+    fn new(ctx: &Context) -> Link {
+        let pull = ctx.socket(SocketType::Pull);
+        heartbeats(&pull);
+        let pull_mon = pull.monitor();
+        let ep = pull.bind("tcp://127.0.0.1:*").unwrap();
+        let relay = Relay::start(tcp_addr(&ep));
+        let push = ctx.socket(SocketType::Push);
+        heartbeats(&push);
+        let push_mon = push.monitor();
+        push.connect(&format!("tcp://{}", relay.addr)).unwrap();
+        Link {
+            pull,
+            pull_mon,
+            push,
+            push_mon,
+            relay,
+        }
+    }
+}
+
 /// PULL <- relay <- PUSH, both with heartbeats. Frozen, the relay passes nothing, so each side
 /// stops hearing the other's PINGs and PONGs: both must report `Disconnected` with a heartbeat
 /// time-out. Thawed, the relay lets the PUSH's reconnection through and a message arrives.
@@ -34,15 +64,13 @@ fn heartbeats(socket: &Socket) {
 fn frozen_relay_is_found_by_heartbeats_on_both_sides() {
     let _process = share_process();
     let ctx = Context::new();
-    let pull = ctx.socket(SocketType::Pull);
-    heartbeats(&pull);
-    let pull_mon = pull.monitor();
-    let ep = pull.bind("tcp://127.0.0.1:*").unwrap();
-    let relay = Relay::start(tcp_addr(&ep));
-    let push = ctx.socket(SocketType::Push);
-    heartbeats(&push);
-    let push_mon = push.monitor();
-    push.connect(&format!("tcp://{}", relay.addr)).unwrap();
+    let Link {
+        pull,
+        pull_mon,
+        push,
+        push_mon,
+        relay,
+    } = Link::new(&ctx);
     push.send_timeout("before", T).unwrap();
     assert_eq!(text(&pull.recv_timeout(T).unwrap()), "before");
 
@@ -66,15 +94,13 @@ fn frozen_relay_with_a_backlog_is_found_by_heartbeats() {
     const MESSAGES: u64 = 20_000;
     let _process = share_process();
     let ctx = Context::new();
-    let pull = ctx.socket(SocketType::Pull);
-    heartbeats(&pull);
-    let pull_mon = pull.monitor();
-    let ep = pull.bind("tcp://127.0.0.1:*").unwrap();
-    let relay = Relay::start(tcp_addr(&ep));
-    let push = ctx.socket(SocketType::Push);
-    heartbeats(&push);
-    let push_mon = push.monitor();
-    push.connect(&format!("tcp://{}", relay.addr)).unwrap();
+    let Link {
+        pull,
+        pull_mon,
+        push,
+        push_mon,
+        relay,
+    } = Link::new(&ctx);
     push.send_timeout(body(0), T).unwrap();
     assert_eq!(number(&pull.recv_timeout(T).unwrap()), 0);
 
