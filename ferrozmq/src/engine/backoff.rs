@@ -1,7 +1,7 @@
 //! Reconnect back-off, as libzmq's RECONNECT_IVL and RECONNECT_IVL_MAX: the first retry
 //! waits RECONNECT_IVL, each later one twice the one before, up to RECONNECT_IVL_MAX when that
-//! is set above RECONNECT_IVL (otherwise the interval stays RECONNECT_IVL); a completed
-//! handshake starts over. Saturating: an interval never overflows.
+//! is set above RECONNECT_IVL (otherwise the interval stays RECONNECT_IVL); a connect that
+//! completes starts over. Saturating: an interval never overflows.
 
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ impl Backoff {
         delay
     }
 
-    /// A connection completed its handshake: the next failure waits `ivl` again.
+    /// A connect completed: the next failure waits `ivl` again.
     pub(super) fn reset(&mut self, ivl: Option<Duration>) {
         *self = Backoff::new(ivl);
     }

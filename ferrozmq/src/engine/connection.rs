@@ -514,6 +514,11 @@ impl Connection {
         MonitorEvent::new(kind, self.endpoint.clone(), peer)
     }
 
+    /// True while a connect has not completed.
+    pub(super) fn is_connecting(&self) -> bool {
+        self.connecting
+    }
+
     /// True once the handshake completed and the socket took the peer.
     pub(super) fn is_attached(&self) -> bool {
         self.att.is_some()

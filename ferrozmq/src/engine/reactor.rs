@@ -523,14 +523,12 @@ impl Reactor {
         let Some(Entry::Conn(c)) = self.entries.get_mut(token) else {
             return;
         };
-        let was_attached = c.is_attached();
+        let was_connecting = c.is_connecting();
         let result = c.drive(now, &self.shared, Token(token), write_only);
-        if let Err(reason) = result {
-            self.close_entry(token, reason);
-            return;
-        }
-        let lingering_done = c.linger.is_some() && c.flushed();
-        if !was_attached && c.is_attached() {
+        // A connect that completed starts its back-off over (libzmq makes a new connecter
+        // for each attempt), even if the peer drops the connection at once, before the
+        // handshake (in this very drive, possibly): so before the close below reschedules.
+        if was_connecting && !c.is_connecting() {
             if let Origin::Connected { connect_id } = c.origin {
                 let key = (c.socket.id, connect_id);
                 if let Some(conn) = self.connectors.get_mut(&key) {
@@ -539,6 +537,11 @@ impl Reactor {
                 }
             }
         }
+        if let Err(reason) = result {
+            self.close_entry(token, reason);
+            return;
+        }
+        let lingering_done = c.linger.is_some() && c.flushed();
         if lingering_done {
             self.close_entry(token, CloseReason::Local);
         } else {
@@ -653,7 +656,8 @@ impl Reactor {
         // The reactor's own view of "closed" is `linger` (set when it handles CloseSocket; the
         // socket's flag may already be up before that command arrives). A closed socket's
         // connect lives on only while LINGER lets it flush its queue.
-        let retry = opts.reconnect_ivl.is_some()
+        // RECONNECT_IVL unset or 0: no reconnection (libzmq retries only above 0).
+        let retry = opts.reconnect_ivl.is_some_and(|ivl| !ivl.is_zero())
             && match c.linger {
                 None => !self.shutting_down,
                 Some(_) => !flushed && !expired,

@@ -177,8 +177,9 @@ impl Publisher {
             return Err(RecvError::NotSupported);
         }
         Ok(self.pending.pop_front().map(|(peer, msg)| {
-            if let Some(peer) = peer {
-                self.state.received_from(peer);
+            match peer {
+                Some(peer) => self.state.received_from(peer),
+                None => self.state.received_from_nobody(),
             }
             msg
         }))

@@ -134,6 +134,11 @@ impl PublisherState {
         }
         let manual = self.xpub && config.manual;
         let automatic = self.xpub && !manual;
+        if manual {
+            // libzmq: the cancels a leaving peer causes come from nobody, so the user's
+            // Subscribe/Unsubscribe after them apply to nobody either.
+            self.last_sender = None;
+        }
         self.trie.remove_peer(peer, |topic, last| {
             if automatic && (last || config.verboser) {
                 report(topic);
@@ -149,6 +154,12 @@ impl PublisherState {
     /// The user received a message from `peer` (XPUB_MANUAL's Subscribe applies to it).
     pub fn received_from(&mut self, peer: PeerId) {
         self.last_sender = Some(peer);
+    }
+
+    /// The user received a notice from no peer (a leaving peer's cancel): XPUB_MANUAL's
+    /// Subscribe/Unsubscribe apply to nobody until the next subscription is received.
+    pub fn received_from_nobody(&mut self) {
+        self.last_sender = None;
     }
 
     /// XPUB_MANUAL: the user's own Subscribe/Unsubscribe, for the peer whose subscription it
