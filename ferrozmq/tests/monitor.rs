@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::pin::pin;
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferrozmq::{
     BindError, Context, DecodeError, DisconnectReason, HandshakeFailure, Monitor, MonitorEvent,
@@ -17,6 +17,10 @@ use ferrozmq::{
 };
 
 /// Failure guard for anything a test waits for.
+mod common;
+
+use common::wait_for;
+
 const T: Duration = Duration::from_secs(10);
 
 /// The next event, failing the test if none comes within `T`.
@@ -34,19 +38,6 @@ fn next_except(mon: &Monitor, skip: &[MonitorEventKind]) -> MonitorEvent {
         let ev = next(mon);
         if !skip.contains(&ev.kind) {
             return ev;
-        }
-    }
-}
-
-/// Skips events until one satisfies `want`; fails with every event seen if none does.
-fn wait_for(mon: &Monitor, what: &str, want: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
-    let deadline = Instant::now() + T;
-    let mut seen = Vec::new();
-    loop {
-        match mon.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(ev) if want(&ev) => return ev,
-            Ok(ev) => seen.push(ev.to_string()),
-            Err(e) => panic!("no {what} event ({e}); saw {seen:#?}"),
         }
     }
 }

@@ -7,22 +7,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{subscribe, text};
-use ferrozmq::{Bytes, Context, Monitor, MonitorEvent, MonitorEventKind, SocketOption, SocketType};
+use common::{subscribe, text, wait_for};
+use ferrozmq::{Bytes, Context, Monitor, MonitorEventKind, SocketOption, SocketType};
 
 const T: Duration = Duration::from_secs(10);
-
-fn wait_for(mon: &Monitor, what: &str, want: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
-    let deadline = Instant::now() + T;
-    let mut seen = Vec::new();
-    loop {
-        match mon.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(ev) if want(&ev) => return ev,
-            Ok(ev) => seen.push(ev.to_string()),
-            Err(e) => panic!("no {what} event ({e}); saw {seen:#?}"),
-        }
-    }
-}
 
 fn stopped(mon: &Monitor) {
     wait_for(mon, "monitor stopped", |e| {

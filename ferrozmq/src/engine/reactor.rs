@@ -713,13 +713,23 @@ impl Reactor {
                 self.timers
                     .reschedule(Timer::Accept { token }, l.retry_at, None);
                 self.stalled.retain(|&t| t != token);
-                if let Some(path) = l.unlink {
+                let ListenerEntry {
+                    listener,
+                    socket,
+                    unlink,
+                    endpoint,
+                    ..
+                } = l;
+                // Closed first, then reported: a monitor that sees `Closed` (or the stop)
+                // may bind the address again at once.
+                drop(listener);
+                if let Some(path) = unlink {
                     let _ = std::fs::remove_file(path);
                 }
-                l.socket
+                socket
                     .monitor
-                    .emit(|| MonitorEvent::new(MonitorEventKind::Closed, l.endpoint, None));
-                self.stop_monitor_if_done(&l.socket, false);
+                    .emit(|| MonitorEvent::new(MonitorEventKind::Closed, endpoint, None));
+                self.stop_monitor_if_done(&socket, false);
             }
             Entry::Conn(mut c) => {
                 if matches!(reason, CloseReason::Protocol(_)) {

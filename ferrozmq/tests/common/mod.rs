@@ -3,7 +3,9 @@
 //! does not use are not dead code.
 #![allow(dead_code)]
 
-use ferrozmq::{Bytes, Context, Message, Socket, SocketOption, SocketType};
+use std::time::{Duration, Instant};
+
+use ferrozmq::{Bytes, Context, Message, Monitor, MonitorEvent, Socket, SocketOption, SocketType};
 
 /// A fresh endpoint of each transport: tcp on an ephemeral port, an ipc path unique to this
 /// test process and `tag`, and inproc named `tag`.
@@ -55,4 +57,22 @@ pub(crate) fn pair(
     let client = ctx.socket(connect);
     client.connect(&resolved).unwrap();
     (server, client)
+}
+
+/// Skips monitor events until one satisfies `want` (within 10 s); fails with every event seen
+/// if none does.
+pub(crate) fn wait_for(
+    mon: &Monitor,
+    what: &str,
+    want: impl Fn(&MonitorEvent) -> bool,
+) -> MonitorEvent {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    loop {
+        match mon.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(ev) if want(&ev) => return ev,
+            Ok(ev) => seen.push(ev.to_string()),
+            Err(e) => panic!("no {what} event ({e}); saw {seen:#?}"),
+        }
+    }
 }

@@ -312,4 +312,31 @@ mod tests {
         assert_eq!(targets(&s, b"xyz", &c), [B]);
         assert_eq!(targets(&s, b"abc", &c), [A, B]);
     }
+
+    /// libzmq's `xpub_t::send_unsubscription` under XPUB_MANUAL sets `_last_pipe = NULL` (and
+    /// queues a NULL pipe with the cancel): once a leaving peer's cancels are reported, the
+    /// user's Subscribe/Unsubscribe apply to nobody, not to the peer received from before.
+    #[test]
+    fn manual_detach_report_clears_the_last_sender() {
+        let config = PublisherConfig {
+            manual: true,
+            ..Default::default()
+        };
+        let mut s = PublisherState::new(true);
+        s.attach(A);
+        s.attach(B);
+        s.subscription(A, true, b"t", &config);
+        s.received_from(A);
+        s.manual_subscription(true, b"t");
+        s.subscription(B, true, b"t", &config);
+        s.received_from(B);
+        s.manual_subscription(true, b"t");
+        assert_eq!(targets(&s, b"t1", &config), [A, B]);
+        let mut reported = Vec::new();
+        s.detach(A, &config, |t| reported.push(t.to_vec()));
+        assert_eq!(reported, [b"t".to_vec()]);
+        // The user applies the cancel it received for A.
+        s.manual_subscription(false, b"t");
+        assert_eq!(targets(&s, b"t1", &config), [B], "B lost its subscription");
+    }
 }
