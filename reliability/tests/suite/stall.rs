@@ -64,25 +64,19 @@ impl Link {
 fn frozen_relay_is_found_by_heartbeats_on_both_sides() {
     let _process = share_process();
     let ctx = Context::new();
-    let Link {
-        pull,
-        pull_mon,
-        push,
-        push_mon,
-        relay,
-    } = Link::new(&ctx);
-    push.send_timeout("before", T).unwrap();
-    assert_eq!(text(&pull.recv_timeout(T).unwrap()), "before");
+    let link = Link::new(&ctx);
+    link.push.send_timeout("before", T).unwrap();
+    assert_eq!(text(&link.pull.recv_timeout(T).unwrap()), "before");
 
-    relay.freeze();
-    let reason = wait_disconnected(&pull_mon);
+    link.relay.freeze();
+    let reason = wait_disconnected(&link.pull_mon);
     assert!(is_heartbeat_timeout(&reason), "binding side: {reason:?}");
-    let reason = wait_disconnected(&push_mon);
+    let reason = wait_disconnected(&link.push_mon);
     assert!(is_heartbeat_timeout(&reason), "connecting side: {reason:?}");
 
-    relay.thaw();
-    push.send_timeout("after", T).unwrap();
-    assert_eq!(text(&pull.recv_timeout(T).unwrap()), "after");
+    link.relay.thaw();
+    link.push.send_timeout("after", T).unwrap();
+    assert_eq!(text(&link.pull.recv_timeout(T).unwrap()), "after");
 }
 
 /// As above, but the PUSH has a backlog when the relay freezes: a thread sends 20,000
