@@ -227,6 +227,7 @@ impl ContextInner {
         });
         // `close` runs through a live handle, so the socket can still be named by `Arc`.
         if let Some(socket) = core.arc() {
+            let socket = crate::socket::link::SocketLink::new(socket);
             core.reactor().send(Command::CloseSocket { socket, linger });
         }
     }

@@ -21,10 +21,12 @@
 //! items are not covered there (that needs the runtime's reactor); the async wait refuses
 //! them with [`PollError::FdInAsyncWait`].
 //!
-//! `unsafe` appears once, around `libc::poll` (std has no wrapper), in `sys_poll`.
+//! Descriptor items are borrowed (`BorrowedFd<'fd>`, the poller's lifetime parameter), so a
+//! descriptor cannot be closed while it is an item; `poll(2)` is called through `rustix`, and
+//! the poller has no `unsafe` code.
 
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,14 +34,17 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use rustix::event::{PollFd, PollFlags, Timespec};
+use smallvec::SmallVec;
 
 use crate::socket::core::SocketCore;
 use crate::Socket;
 
 /// Waits on many sockets and file descriptors at once.
 ///
-/// Items are added with [`Poller::add`] (a socket) or [`Poller::add_fd`] (a raw descriptor,
-/// e.g. a pipe or a TCP stream the application owns), each with an [`Interest`]; each gets a
+/// Items are added with [`Poller::add`] (a socket) or [`Poller::add_fd`] (a borrowed
+/// descriptor, e.g. of a pipe or a TCP stream the application owns, which must outlive the
+/// poller: that is its lifetime `'fd`), each with an [`Interest`]; each gets a
 /// [`PollerKey`] that identifies it in the [`PollEvent`]s that [`Poller::wait`] reports.
 ///
 /// Readiness is level-triggered, as in `zmq_poll`: an item is reported on every wait for as
@@ -55,8 +60,8 @@ use crate::Socket;
 /// A `Poller` is used by one thread at a time (`wait` takes `&mut self`); any thread may
 /// interrupt a wait through a [`PollerWaker`].
 #[derive(Debug)]
-pub struct Poller {
-    items: Vec<Item>,
+pub struct Poller<'fd> {
+    items: Vec<Item<'fd>>,
     next_key: u64,
     /// How many items are descriptors (when none, a wait that must not sleep skips `poll(2)`).
     fds: usize,
@@ -65,9 +70,7 @@ pub struct Poller {
     wake_rx: UnixStream,
     /// Registered in sockets by blocking waits; wakes through the channel.
     waker: Waker,
-    /// Scratch for `poll(2)`: the wake channel first, then the descriptor items.
-    pollfds: Vec<libc::pollfd>,
-    /// `pollfds[i + 1]` belongs to `items[fd_items[i]]`.
+    /// The `poll(2)` entry `i + 1` belongs to `items[fd_items[i]]` (entry 0: the wake channel).
     fd_items: Vec<usize>,
     stats: PollerStats,
 }
@@ -135,16 +138,16 @@ pub enum PollError {
 
 /// What an item polls.
 #[derive(Debug)]
-enum Source {
+enum Source<'fd> {
     /// The handle keeps the socket open; the core is what is asked.
     Socket(Socket),
-    Fd(RawFd),
+    Fd(BorrowedFd<'fd>),
 }
 
 #[derive(Debug)]
-struct Item {
+struct Item<'fd> {
     key: PollerKey,
-    source: Source,
+    source: Source<'fd>,
     interest: Interest,
 }
 
@@ -162,9 +165,9 @@ struct Shared {
     task: Mutex<Option<Waker>>,
 }
 
-impl Poller {
+impl<'fd> Poller<'fd> {
     /// A poller with no items.
-    pub fn new() -> Result<Poller, PollError> {
+    pub fn new() -> Result<Poller<'fd>, PollError> {
         let (wake_rx, wake_tx) = UnixStream::pair()?;
         wake_rx.set_nonblocking(true)?;
         wake_tx.set_nonblocking(true)?;
@@ -183,7 +186,6 @@ impl Poller {
             shared,
             wake_rx,
             waker,
-            pollfds: Vec::new(),
             fd_items: Vec::new(),
             stats: PollerStats::default(),
         })
@@ -195,9 +197,9 @@ impl Poller {
     }
 
     /// Adds a file descriptor, polled with `poll(2)` (readable: `POLLIN`, writable:
-    /// `POLLOUT`). The caller keeps it open while it is an item; a descriptor that is closed
-    /// meanwhile is reported with [`PollEvent::is_error`] (`POLLNVAL`).
-    pub fn add_fd(&mut self, fd: RawFd, interest: Interest) -> PollerKey {
+    /// `POLLOUT`; `POLLERR` and `POLLHUP` are reported as [`PollEvent::is_error`]). The
+    /// borrow keeps the descriptor open for as long as the poller lives.
+    pub fn add_fd(&mut self, fd: BorrowedFd<'fd>, interest: Interest) -> PollerKey {
         self.fds += 1;
         self.insert(Source::Fd(fd), interest)
     }
@@ -329,7 +331,7 @@ impl Poller {
         }
     }
 
-    fn insert(&mut self, source: Source, interest: Interest) -> PollerKey {
+    fn insert(&mut self, source: Source<'fd>, interest: Interest) -> PollerKey {
         let key = PollerKey(self.next_key);
         self.next_key += 1;
         // Keys only grow, so `items` stays sorted by key.
@@ -379,56 +381,53 @@ impl Poller {
         events: &mut Vec<PollEvent>,
         timeout_ms: i32,
     ) -> Result<bool, PollError> {
-        self.pollfds.clear();
         self.fd_items.clear();
-        self.pollfds.push(libc::pollfd {
-            fd: self.wake_rx.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        });
+        let mut pollfds: SmallVec<[PollFd<'_>; 8]> = SmallVec::new();
+        pollfds.push(PollFd::new(&self.wake_rx, PollFlags::IN));
         for (i, item) in self.items.iter().enumerate() {
-            if let Source::Fd(fd) = item.source {
-                let mut events = 0;
+            if let Source::Fd(fd) = &item.source {
+                let mut flags = PollFlags::empty();
                 if item.interest.readable {
-                    events |= libc::POLLIN;
+                    flags |= PollFlags::IN;
                 }
                 if item.interest.writable {
-                    events |= libc::POLLOUT;
+                    flags |= PollFlags::OUT;
                 }
-                self.pollfds.push(libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
-                });
+                pollfds.push(PollFd::from_borrowed_fd(fd.as_fd(), flags));
                 self.fd_items.push(i);
             }
         }
         if timeout_ms != 0 {
             self.stats.sleeps += 1;
         }
-        match sys_poll(&mut self.pollfds, timeout_ms) {
+        let timeout = (timeout_ms >= 0).then(|| Timespec {
+            tv_sec: i64::from(timeout_ms / 1000),
+            tv_nsec: i64::from(timeout_ms % 1000) * 1_000_000,
+        });
+        match rustix::event::poll(&mut pollfds, timeout.as_ref()) {
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
-            Err(e) => return Err(e.into()),
+            Err(rustix::io::Errno::INTR) => return Ok(false),
+            Err(e) => return Err(io::Error::from(e).into()),
         }
-        let signalled = self.pollfds[0].revents != 0;
+        let signalled = pollfds.first().is_some_and(|p| !p.revents().is_empty());
+        for (pfd, &i) in pollfds.iter().skip(1).zip(&self.fd_items) {
+            let rev = pfd.revents();
+            if rev.is_empty() {
+                continue;
+            }
+            events.push(PollEvent {
+                key: self.items[i].key,
+                readable: rev.contains(PollFlags::IN),
+                writable: rev.contains(PollFlags::OUT),
+                error: rev.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL),
+            });
+        }
+        drop(pollfds);
         if signalled {
             self.drain_channel();
             if timeout_ms != 0 {
                 self.stats.wakeups += 1;
             }
-        }
-        for (pfd, &i) in self.pollfds[1..].iter().zip(&self.fd_items) {
-            let rev = pfd.revents;
-            if rev == 0 {
-                continue;
-            }
-            events.push(PollEvent {
-                key: self.items[i].key,
-                readable: rev & libc::POLLIN != 0,
-                writable: rev & libc::POLLOUT != 0,
-                error: rev & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0,
-            });
         }
         Ok(signalled)
     }
@@ -565,18 +564,6 @@ fn remaining_ms(deadline: Option<Instant>) -> i32 {
     i32::try_from(ms).unwrap_or(i32::MAX)
 }
 
-/// `poll(2)` over `fds`; `timeout_ms` as poll takes it (-1: forever).
-#[allow(unsafe_code, reason = "poll(2) has no wrapper in std")]
-fn sys_poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
-    let nfds = libc::nfds_t::try_from(fds.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many descriptors"))?;
-    // SAFETY: `fds` is an exclusively borrowed, initialised slice of `nfds` pollfd structs that
-    // outlives the call; poll(2) reads `fd` and `events` and writes only `revents` within it.
-    // An invalid descriptor is reported as POLLNVAL, not undefined behaviour.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), nfds, timeout_ms) };
-    usize::try_from(rc).map_err(|_| io::Error::last_os_error())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -617,9 +604,10 @@ mod tests {
     #[test]
     fn keys_are_not_reused() {
         let mut poller = Poller::new().unwrap();
-        let a = poller.add_fd(0, Interest::READABLE);
+        let stdin = std::io::stdin();
+        let a = poller.add_fd(stdin.as_fd(), Interest::READABLE);
         poller.remove(a).unwrap();
-        let b = poller.add_fd(0, Interest::READABLE);
+        let b = poller.add_fd(stdin.as_fd(), Interest::READABLE);
         assert_ne!(a, b);
         assert!(matches!(poller.remove(a), Err(PollError::UnknownKey(k)) if k == a));
         assert!(poller.modify(b, Interest::WRITABLE).is_ok());

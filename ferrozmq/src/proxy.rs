@@ -76,7 +76,7 @@ pub struct Proxy {
     backend: Socket,
     capture: Option<Socket>,
     control_socket: Option<Socket>,
-    poller: Poller,
+    poller: Poller<'static>,
     shared: Arc<Shared>,
 }
 

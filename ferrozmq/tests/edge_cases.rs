@@ -40,7 +40,7 @@ fn counting_waker() -> (Arc<CountingWaker>, Waker) {
 
 /// Polls `poller` once as an async wait would, with `waker`: must be `Pending` (nothing ready
 /// yet), which leaves `waker` registered in every socket item.
-fn register_pending(poller: &mut Poller, waker: &Waker) {
+fn register_pending(poller: &mut Poller<'_>, waker: &Waker) {
     let mut cx = TaskContext::from_waker(waker);
     let mut events = Vec::new();
     assert!(

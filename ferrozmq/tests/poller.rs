@@ -4,7 +4,7 @@
 //! Also the async side: many sockets in one `select!`, and `Poller::wait_async`.
 
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -51,7 +51,7 @@ fn summary(events: &[PollEvent]) -> Vec<(PollerKey, bool, bool)> {
 
 /// A wait that must be ended by readiness, not by its guard time-out (which would mean a
 /// lost wake-up that only the last look before giving up papered over).
-fn wait_woken(poller: &mut Poller, events: &mut Vec<PollEvent>) -> usize {
+fn wait_woken(poller: &mut Poller<'_>, events: &mut Vec<PollEvent>) -> usize {
     let start = Instant::now();
     let n = poller.wait(events, T).unwrap();
     assert!(
@@ -63,7 +63,7 @@ fn wait_woken(poller: &mut Poller, events: &mut Vec<PollEvent>) -> usize {
 
 /// Waits (guarded) until an event for `key` satisfies `pred`; returns the whole event list.
 fn wait_until(
-    poller: &mut Poller,
+    poller: &mut Poller<'_>,
     key: PollerKey,
     pred: impl Fn(&PollEvent) -> bool,
 ) -> Vec<PollEvent> {
@@ -241,10 +241,10 @@ fn writable_again_after_filling_exactly_to_hwm() {
 
 #[test]
 fn file_descriptors_readable_writable_and_hang_up() {
-    let (a, mut b) = UnixStream::pair().unwrap();
+    let (a, b) = UnixStream::pair().unwrap();
     let mut poller = Poller::new().unwrap();
-    let kb = poller.add_fd(b.as_raw_fd(), Interest::READABLE);
-    let ka = poller.add_fd(a.as_raw_fd(), Interest::WRITABLE);
+    let kb = poller.add_fd(b.as_fd(), Interest::READABLE);
+    let ka = poller.add_fd(a.as_fd(), Interest::WRITABLE);
     let mut events = Vec::new();
 
     poller.wait(&mut events, NOW).unwrap();
@@ -254,13 +254,14 @@ fn file_descriptors_readable_writable_and_hang_up() {
     wait_woken(&mut poller, &mut events);
     assert_eq!(summary(&events), [(kb, true, false), (ka, false, true)]);
     let mut buf = [0u8; 8];
-    assert_eq!(b.read(&mut buf).unwrap(), 1);
+    assert_eq!((&b).read(&mut buf).unwrap(), 1);
     poller.wait(&mut events, NOW).unwrap();
     assert_eq!(summary(&events), [(ka, false, true)]);
 
-    // The peer goes away: readable (EOF) and an error (POLLHUP), whatever was asked.
+    // The peer goes away (shuts both directions; the borrow keeps it open): readable (EOF)
+    // and an error (POLLHUP), whatever was asked.
     poller.remove(ka).unwrap();
-    drop(a);
+    a.shutdown(std::net::Shutdown::Both).unwrap();
     wait_woken(&mut poller, &mut events);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].key(), kb);
@@ -276,7 +277,7 @@ fn sockets_and_descriptors_in_one_wait() {
     push.connect(&ep).unwrap();
     let (a, b) = UnixStream::pair().unwrap();
     let mut poller = Poller::new().unwrap();
-    let kfd = poller.add_fd(b.as_raw_fd(), Interest::READABLE);
+    let kfd = poller.add_fd(b.as_fd(), Interest::READABLE);
     let kpull = poller.add(&pull, Interest::READABLE);
     let mut events = Vec::new();
 
@@ -308,7 +309,7 @@ fn time_out_returns_zero_events() {
     assert_eq!(poller.wait(&mut events, NOW).unwrap(), 0);
     for with_fd in [false, true] {
         if with_fd {
-            poller.add_fd(b.as_raw_fd(), Interest::READABLE);
+            poller.add_fd(b.as_fd(), Interest::READABLE);
         }
         let timeout = Duration::from_millis(30);
         let start = Instant::now();
@@ -380,7 +381,7 @@ fn closed_socket_is_reported_as_an_error() {
 fn unknown_keys_are_refused() {
     let mut poller = Poller::new().unwrap();
     let (a, _b) = UnixStream::pair().unwrap();
-    let k = poller.add_fd(a.as_raw_fd(), Interest::READABLE);
+    let k = poller.add_fd(a.as_fd(), Interest::READABLE);
     poller.remove(k).unwrap();
     assert!(matches!(poller.remove(k), Err(PollError::UnknownKey(x)) if x == k));
     assert!(matches!(
@@ -463,7 +464,7 @@ fn router_poll_loop(
     total: usize,
     mut on_request: impl FnMut(Message),
     mut on_wake: impl FnMut(&Socket),
-    poller: &mut Poller,
+    poller: &mut Poller<'_>,
 ) -> usize {
     let key = poller.add(router, Interest::READABLE);
     let mut events = Vec::new();
@@ -801,7 +802,7 @@ fn wait_async_is_released_by_the_waker_and_refuses_descriptors() {
     let mut events = Vec::new();
 
     let (a, _b) = UnixStream::pair().unwrap();
-    let k = poller.add_fd(a.as_raw_fd(), Interest::READABLE);
+    let k = poller.add_fd(a.as_fd(), Interest::READABLE);
     let r = futures::executor::block_on(poller.wait_async(&mut events));
     assert!(matches!(r, Err(PollError::FdInAsyncWait(x)) if x == k));
 }

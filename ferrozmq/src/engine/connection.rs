@@ -22,9 +22,7 @@ use super::Shared;
 use crate::monitor::{
     DisconnectReason, HandshakeFailure, MonitorEvent, MonitorEventKind, PeerRefusal,
 };
-use crate::socket::core::{Attachment, SocketCore};
-use crate::socket::pattern::{PeerMeta, Refusal};
-use crate::socket::pipe::fire;
+use crate::socket::link::{PeerLink, PeerMeta, Refusal, SocketLink};
 use crate::transport::Stream;
 use crate::Message;
 
@@ -119,14 +117,14 @@ pub(super) enum Origin {
 pub(super) struct Connection {
     pub(super) gen: u64,
     stream: Stream,
-    pub(super) socket: Arc<SocketCore>,
+    pub(super) socket: SocketLink,
     pub(super) origin: Origin,
     /// The persistent peer of the `connect`, if any.
     existing_peer: Option<PeerId>,
     connecting: bool,
     session: Session,
     rbuf: BytesMut,
-    att: Option<Attachment>,
+    att: Option<PeerLink>,
     read_paused: bool,
     batch_in: VecDeque<Message>,
     batch_out: VecDeque<Message>,
@@ -157,7 +155,7 @@ impl Connection {
     pub(super) fn new(
         gen: u64,
         stream: Stream,
-        socket: Arc<SocketCore>,
+        socket: SocketLink,
         origin: Origin,
         existing_peer: Option<PeerId>,
         endpoint: String,
@@ -167,7 +165,7 @@ impl Connection {
         let connecting = matches!(origin, Origin::Connected { .. });
         let session = Session::new(socket.session_config(), now);
         let peer_name = stream.peer_name();
-        let socket_type = socket.socket_type;
+        let socket_type = socket.socket_type();
         Connection {
             subscriptions_in: socket_type.capabilities().subscriptions == Subscriptions::Publisher,
             subscriptions_out: socket_type.capabilities().subscriptions
@@ -221,7 +219,7 @@ impl Connection {
                 Err(e) => return Err(CloseReason::Io(e)),
             }
         }
-        if self.read_paused && self.att.as_ref().is_some_and(|a| !a.inp.is_full()) {
+        if self.read_paused && self.att.as_ref().is_some_and(|a| !a.input_full()) {
             self.read_paused = false;
         }
         self.read(now, shared, token)?;
@@ -332,7 +330,7 @@ impl Connection {
     fn input_budget(&self) -> usize {
         match &self.att {
             None => 1,
-            Some(att) => att.inp.room().unwrap_or(DECODE_STEP),
+            Some(att) => att.room().unwrap_or(DECODE_STEP),
         }
     }
 
@@ -354,14 +352,12 @@ impl Connection {
                         socket_type: info.socket_type,
                         routing_id: info.routing_id,
                     };
-                    let att = self
-                        .socket
-                        .attach(self.existing_peer, &meta)
-                        .map_err(CloseReason::Refused)?;
                     let output = super::conn_signal(shared, token, super::Wake::Output);
                     let input = super::conn_signal(shared, token, super::Wake::Input);
-                    att.out.set_reader(Some(output));
-                    att.inp.set_writer(Some(input));
+                    let att = self
+                        .socket
+                        .attach(self.existing_peer, &meta, output, input)
+                        .map_err(CloseReason::Refused)?;
                     self.att = Some(att);
                 }
                 SessionEvent::Message(m) => self.batch_in.push_back(m),
@@ -380,9 +376,7 @@ impl Connection {
         }
         if let Some(att) = &self.att {
             if !self.batch_in.is_empty() {
-                let (signal, full) = att.inp.push_batch(&mut self.batch_in);
-                fire(signal);
-                self.read_paused = full;
+                self.read_paused = att.deliver(&mut self.batch_in);
                 release_if_grown(&mut self.batch_in);
             }
         }
@@ -425,7 +419,7 @@ impl Connection {
         let Some(att) = &self.att else { return false };
         let mut any = false;
         while self.session.pending_output_len() < WRITE_BATCH {
-            fire(att.out.pop_batch(&mut self.batch_out, POP_BATCH));
+            att.take_output(&mut self.batch_out, POP_BATCH);
             if self.batch_out.is_empty() {
                 break;
             }
@@ -448,7 +442,7 @@ impl Connection {
     /// connection still in its handshake has flushed nothing yet.
     pub(super) fn flushed(&self) -> bool {
         self.session.pending_output_len() == 0
-            && self.att.as_ref().is_some_and(|a| a.out.is_empty())
+            && self.att.as_ref().is_some_and(|a| a.output_is_empty())
     }
 
     /// Best-effort write of what is pending (an ERROR command) before closing.
@@ -489,7 +483,7 @@ impl Connection {
     /// then `Disconnected`. A connect that never completed reports nothing (its connector
     /// reports the retry).
     pub(super) fn report_close(&self, reason: &CloseReason) {
-        if !self.established || !self.socket.monitor.is_active() {
+        if !self.established || !self.socket.monitor_active() {
             return;
         }
         if !self.handshaken {
@@ -497,8 +491,7 @@ impl Connection {
                 self.emit(MonitorEventKind::HandshakeFailed(failure), true);
             }
         }
-        let monitor = &self.socket.monitor;
-        monitor.emit(|| {
+        self.socket.emit(|| {
             let reason = reason.disconnect_reason();
             self.event(MonitorEventKind::Disconnected { reason }, true)
         });
@@ -506,7 +499,7 @@ impl Connection {
 
     /// Reports an event of this connection, with the peer's address if `with_peer`.
     fn emit(&self, kind: MonitorEventKind, with_peer: bool) {
-        self.socket.monitor.emit(|| self.event(kind, with_peer));
+        self.socket.emit(|| self.event(kind, with_peer));
     }
 
     fn event(&self, kind: MonitorEventKind, with_peer: bool) -> MonitorEvent {
@@ -555,9 +548,7 @@ impl Connection {
     /// Detaches from the socket (called once, when the connection closes).
     pub(super) fn detach(&mut self) {
         if let Some(att) = self.att.take() {
-            att.out.set_reader(None);
-            att.inp.set_writer(None);
-            self.socket.detach(att.peer);
+            att.detach();
         }
     }
 }

@@ -21,8 +21,7 @@ use ferrozmq_proto::pattern::PeerId;
 use mio::{Token, Waker};
 use parking_lot::Mutex;
 
-use crate::socket::core::SocketCore;
-use crate::socket::pipe::{Notify, Signal};
+use crate::socket::link::{Notify, Signal, SocketLink};
 use crate::transport::{Listener, Target};
 
 /// Token of the reactor's waker.
@@ -33,14 +32,14 @@ const WAKER: Token = Token(usize::MAX);
 pub(crate) enum Command {
     /// Accept connections on a bound listener.
     Listen {
-        socket: Arc<SocketCore>,
+        socket: SocketLink,
         bind_id: u64,
         listener: Listener,
         unlink: Option<PathBuf>,
     },
     /// Keep a connection to `target` up, over the persistent `peer` if any.
     Connect {
-        socket: Arc<SocketCore>,
+        socket: SocketLink,
         connect_id: u64,
         target: Target,
         peer: Option<PeerId>,
@@ -51,7 +50,7 @@ pub(crate) enum Command {
     Disconnect { socket_id: u64, connect_id: u64 },
     /// The socket closed: flush its connections for at most `linger`, then close them.
     CloseSocket {
-        socket: Arc<SocketCore>,
+        socket: SocketLink,
         linger: Option<Duration>,
     },
     /// Stop once every lingering connection is done.
@@ -168,8 +167,8 @@ impl Reactor {
 fn settle_without_reactor(cmd: Command) {
     match cmd {
         Command::CloseSocket { socket, .. } => {
-            socket.engine_closed.store(true, Ordering::Relaxed);
-            socket.monitor.stop();
+            socket.mark_engine_closed();
+            socket.stop_monitors();
         }
         Command::Listen {
             unlink: Some(path), ..

@@ -22,7 +22,7 @@ use super::timers::{Timer, TimerQueue};
 use super::{Command, Shared, Wake, WAKER};
 use crate::endpoint::tcp_endpoint;
 use crate::monitor::{MonitorEvent, MonitorEventKind};
-use crate::socket::core::SocketCore;
+use crate::socket::link::SocketLink;
 use crate::transport::{Listener, Target};
 
 enum Entry {
@@ -32,7 +32,7 @@ enum Entry {
 
 struct ListenerEntry {
     listener: Listener,
-    socket: Arc<SocketCore>,
+    socket: SocketLink,
     bind_id: u64,
     unlink: Option<PathBuf>,
     /// The bound endpoint, for monitor events.
@@ -49,7 +49,7 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// A `connect`: keeps one connection up, reconnecting with back-off.
 struct Connector {
-    socket: Arc<SocketCore>,
+    socket: SocketLink,
     target: Target,
     /// The target as an endpoint, for monitor events.
     endpoint: String,
@@ -193,8 +193,8 @@ impl Reactor {
                 }
             }
             Command::CloseSocket { socket, linger } => {
-                socket.engine_closed.store(true, Ordering::Relaxed);
-                self.close_socket(socket.id, linger, now);
+                socket.mark_engine_closed();
+                self.close_socket(socket.id(), linger, now);
                 self.stop_monitor_if_done(&socket, true);
             }
             #[cfg(test)]
@@ -206,7 +206,7 @@ impl Reactor {
     /// A bound listener: accept on it (unless its socket closed meanwhile).
     fn on_listen(
         &mut self,
-        socket: Arc<SocketCore>,
+        socket: SocketLink,
         bind_id: u64,
         mut listener: Listener,
         unlink: Option<PathBuf>,
@@ -215,7 +215,7 @@ impl Reactor {
         let endpoint = listener_endpoint(&listener, unlink.as_deref());
         // A close that overtook this bind (another thread): nothing to listen for.
         // (`bind` reported it listening; the monitor has normally stopped already.)
-        let registered = if socket.engine_closed.load(Ordering::Relaxed) {
+        let registered = if socket.is_engine_closed() {
             false
         } else {
             let token = self.entries.vacant_key();
@@ -229,12 +229,10 @@ impl Reactor {
             if let Some(path) = unlink {
                 let _ = std::fs::remove_file(path);
             }
-            socket
-                .monitor
-                .emit(|| MonitorEvent::new(MonitorEventKind::Closed, endpoint, None));
+            socket.emit(|| MonitorEvent::new(MonitorEventKind::Closed, endpoint, None));
             return;
         }
-        let socket_id = socket.id;
+        let socket_id = socket.id();
         let token = self.entries.insert(Entry::Listener(ListenerEntry {
             listener,
             socket,
@@ -250,19 +248,19 @@ impl Reactor {
     /// A connect: keep a connection to `target` up.
     fn on_connect(
         &mut self,
-        socket: Arc<SocketCore>,
+        socket: SocketLink,
         connect_id: u64,
         target: Target,
         peer: Option<PeerId>,
         now: Instant,
     ) {
-        if socket.engine_closed.load(Ordering::Relaxed) {
+        if socket.is_engine_closed() {
             return;
         }
         let backoff = Backoff::new(socket.options().reconnect_ivl);
-        let key = (socket.id, connect_id);
+        let key = (socket.id(), connect_id);
         let endpoint = target_endpoint(&target);
-        self.index(socket.id).connects.insert(connect_id);
+        self.index(socket.id()).connects.insert(connect_id);
         self.connectors.insert(
             key,
             Connector {
@@ -335,12 +333,12 @@ impl Reactor {
     /// listener, connector or connection (lingering ones included). `force` checks even with
     /// no monitor listening (a monitor made later still gets the stop); otherwise the scan is
     /// skipped for sockets nobody watches, whose monitor hub stops when the socket is dropped.
-    fn stop_monitor_if_done(&self, socket: &SocketCore, force: bool) {
-        if !socket.engine_closed.load(Ordering::Relaxed) || !(force || socket.monitor.is_active()) {
+    fn stop_monitor_if_done(&self, socket: &SocketLink, force: bool) {
+        if !socket.is_engine_closed() || !(force || socket.monitor_active()) {
             return;
         }
-        if !self.by_socket.contains_key(&socket.id) {
-            socket.monitor.stop();
+        if !self.by_socket.contains_key(&socket.id()) {
+            socket.stop_monitors();
         }
     }
 
@@ -507,7 +505,7 @@ impl Reactor {
             conn.report_close(&CloseReason::Io(e));
             return None;
         }
-        let socket_id = conn.socket.id;
+        let socket_id = conn.socket.id();
         entry.insert(Entry::Conn(conn));
         self.index(socket_id).tokens.insert(token);
         Some(token)
@@ -530,7 +528,7 @@ impl Reactor {
         // handshake (in this very drive, possibly): so before the close below reschedules.
         if was_connecting && !c.is_connecting() {
             if let Origin::Connected { connect_id } = c.origin {
-                let key = (c.socket.id, connect_id);
+                let key = (c.socket.id(), connect_id);
                 if let Some(conn) = self.connectors.get_mut(&key) {
                     let ivl = conn.socket.options().reconnect_ivl;
                     conn.backoff.reset(ivl);
@@ -672,7 +670,7 @@ impl Reactor {
         if let Some(deadline) = c.linger.flatten() {
             delay = delay.min(deadline.saturating_duration_since(now));
         }
-        c.socket.monitor.emit(|| {
+        c.socket.emit(|| {
             let kind = MonitorEventKind::ConnectRetried { interval: delay };
             MonitorEvent::new(kind, c.endpoint.clone(), None)
         });
@@ -703,8 +701,8 @@ impl Reactor {
             return;
         };
         let socket_id = match &entry {
-            Entry::Listener(l) => l.socket.id,
-            Entry::Conn(c) => c.socket.id,
+            Entry::Listener(l) => l.socket.id(),
+            Entry::Conn(c) => c.socket.id(),
         };
         self.unindex(socket_id, Some(token), None);
         match entry {
@@ -726,9 +724,7 @@ impl Reactor {
                 if let Some(path) = unlink {
                     let _ = std::fs::remove_file(path);
                 }
-                socket
-                    .monitor
-                    .emit(|| MonitorEvent::new(MonitorEventKind::Closed, endpoint, None));
+                socket.emit(|| MonitorEvent::new(MonitorEventKind::Closed, endpoint, None));
                 self.stop_monitor_if_done(&socket, false);
             }
             Entry::Conn(mut c) => {
@@ -745,7 +741,7 @@ impl Reactor {
                 // follows `Disconnected`.
                 c.report_close(&reason);
                 if let Origin::Connected { connect_id } = c.origin {
-                    let key = (c.socket.id, connect_id);
+                    let key = (c.socket.id(), connect_id);
                     if self
                         .connectors
                         .get(&key)
@@ -787,8 +783,8 @@ fn target_endpoint(target: &Target) -> String {
     }
 }
 
-fn report_accept_failed(socket: &SocketCore, endpoint: &str, e: &std::io::Error) {
-    socket.monitor.emit(|| {
+fn report_accept_failed(socket: &SocketLink, endpoint: &str, e: &std::io::Error) {
+    socket.emit(|| {
         let kind = MonitorEventKind::AcceptFailed { error: e.kind() };
         MonitorEvent::new(kind, endpoint, None)
     });

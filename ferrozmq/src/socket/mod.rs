@@ -2,6 +2,7 @@
 //! connect, unbind, disconnect) that hand listeners and connects to the engine.
 
 pub(crate) mod core;
+pub(crate) mod link;
 pub(crate) mod pattern;
 pub(crate) mod pipe;
 mod pubsub;
@@ -117,7 +118,7 @@ impl Socket {
             .emit(|| MonitorEvent::new(MonitorEventKind::Listening, resolved.clone(), None));
         if let Some(listener) = listener {
             core.reactor().send(Command::Listen {
-                socket: core.clone(),
+                socket: link::SocketLink::new(core.clone()),
                 bind_id,
                 listener,
                 unlink,
@@ -201,7 +202,7 @@ impl Socket {
         match (target, &ep) {
             (Some(target), _) => {
                 core.reactor().send(Command::Connect {
-                    socket: core.clone(),
+                    socket: link::SocketLink::new(core.clone()),
                     connect_id,
                     target,
                     peer,
