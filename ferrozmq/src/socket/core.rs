@@ -373,7 +373,7 @@ impl SocketCore {
         };
         p.connected = false;
         let remove = !p.persistent;
-        let publisher = matches!(st.pattern, Pattern::Pub(_));
+        let publisher = st.pattern.is_publisher();
         let mut signals = Signals::new();
         if publisher {
             // What the peer sent before it went still counts (its subscriptions, then their
@@ -404,7 +404,7 @@ impl SocketCore {
         let (link, wakers) = {
             let mut guard = self.state.lock();
             let st = &mut *guard;
-            let publisher = matches!(st.pattern, Pattern::Pub(_));
+            let publisher = st.pattern.is_publisher();
             if publisher {
                 st.pattern
                     .on_input(peer, &mut st.fq, &st.peers, &st.options, &mut signals);
@@ -536,9 +536,10 @@ impl SocketCore {
             }
         };
         // A REP that replied may receive again (a poller may wait for that).
-        let wakers = match st.pattern {
-            Pattern::Rep(_) if sent => std::mem::take(&mut st.recv_wakers),
-            _ => Vec::new(),
+        let wakers = if sent && st.pattern.is_rep() {
+            std::mem::take(&mut st.recv_wakers)
+        } else {
+            Vec::new()
         };
         drop(st);
         fire(signals);
@@ -590,11 +591,10 @@ impl SocketCore {
                         }
                     }
                     // REQ with its reply, REP with a request: now they may send.
-                    let wakers = match st.pattern {
-                        Pattern::Req { .. } | Pattern::Rep(_) => {
-                            std::mem::take(&mut st.send_wakers)
-                        }
-                        _ => Vec::new(),
+                    let wakers = if st.pattern.is_request_reply() {
+                        std::mem::take(&mut st.send_wakers)
+                    } else {
+                        Vec::new()
                     };
                     drop(st);
                     fire(signals);

@@ -5,7 +5,7 @@ pub(crate) mod core;
 pub(crate) mod link;
 pub(crate) mod pattern;
 pub(crate) mod pipe;
-mod pubsub;
+
 mod wait;
 
 use std::future::poll_fn;

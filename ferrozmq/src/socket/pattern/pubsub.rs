@@ -17,8 +17,10 @@ use ferrozmq_proto::pattern::{
     TopicCounter,
 };
 
-use super::pattern::{Peer, Signals};
-use crate::error::{RecvError, SendErrorKind};
+use super::{not_applicable, Peer, PeerMeta, Refusal, Signals, Strategy};
+use bytes::Bytes;
+
+use crate::error::{OptionError, RecvError, SendErrorKind};
 use crate::{Message, Options};
 
 /// PUB and XPUB: the subscription decisions ([`PublisherState`], in the protocol core) and
@@ -54,14 +56,37 @@ impl Publisher {
         self.state.is_xpub()
     }
 
+    /// Queues a message for XPUB's user, if RCVHWM allows.
+    fn deliver(&mut self, peer: Option<PeerId>, msg: Message, opts: &Options) {
+        if opts.rcvhwm != 0 && self.pending.len() >= opts.rcvhwm {
+            self.dropped += 1;
+            if self.dropped.is_power_of_two() {
+                tracing::warn!(
+                    dropped = self.dropped,
+                    "XPUB: receive queue full (RCVHWM), notices and upstream messages dropped"
+                );
+            }
+            return;
+        }
+        self.pending.push_back((peer, msg));
+    }
+
+    /// XPUB: a subscription notice or upstream message waits for the user.
+    fn has_pending(&self) -> bool {
+        self.is_xpub() && !self.pending.is_empty()
+    }
+}
+
+impl Strategy for Publisher {
     /// A peer attached: XPUB greets it with XPUB_WELCOME_MSG, if set.
-    pub(crate) fn on_attach(
+    fn on_attach(
         &mut self,
         peer: PeerId,
+        _meta: &PeerMeta,
         peers: &PeerMap<Peer>,
         opts: &Options,
         signals: &mut Signals,
-    ) {
+    ) -> Result<Option<Bytes>, Refusal> {
         self.state.attach(peer);
         if let (true, Some(welcome), Some(p)) =
             (self.is_xpub(), &opts.xpub_welcome_msg, peers.get(&peer))
@@ -70,10 +95,11 @@ impl Publisher {
                 signals.extend(s);
             }
         }
+        Ok(None)
     }
 
     /// A peer is gone: its subscriptions go too, and XPUB reports the cancels libzmq would.
-    pub(crate) fn on_detach(&mut self, peer: PeerId, opts: &Options) {
+    fn on_detach(&mut self, peer: PeerId, _remove: bool, opts: &Options) {
         self.blocked.remove(&peer);
         let pending = &mut self.pending;
         self.state.detach(peer, &config(opts), |topic| {
@@ -84,9 +110,10 @@ impl Publisher {
     /// Takes everything a peer sent: subscriptions update the state at once (whether or not
     /// the user reads XPUB's notices); XPUB keeps what its user should see, up to RCVHWM.
     /// True if XPUB's `recv` queue went from empty to non-empty.
-    pub(crate) fn on_input(
+    fn on_input(
         &mut self,
         peer: PeerId,
+        _fq: &mut FairQueue,
         peers: &PeerMap<Peer>,
         opts: &Options,
         signals: &mut Signals,
@@ -117,30 +144,9 @@ impl Publisher {
         was_empty && !self.pending.is_empty()
     }
 
-    /// Queues a message for XPUB's user, if RCVHWM allows.
-    fn deliver(&mut self, peer: Option<PeerId>, msg: Message, opts: &Options) {
-        if opts.rcvhwm != 0 && self.pending.len() >= opts.rcvhwm {
-            self.dropped += 1;
-            if self.dropped.is_power_of_two() {
-                tracing::warn!(
-                    dropped = self.dropped,
-                    "XPUB: receive queue full (RCVHWM), notices and upstream messages dropped"
-                );
-            }
-            return;
-        }
-        self.pending.push_back((peer, msg));
-    }
-
-    /// XPUB_MANUAL: the user's Subscribe/Unsubscribe, for the peer whose subscription it
-    /// received last.
-    pub(crate) fn manual_subscription(&mut self, subscribe: bool, topic: &[u8]) {
-        self.state.manual_subscription(subscribe, topic);
-    }
-
     /// Sends to every matching peer. A full peer loses the message (that peer only), unless
     /// XPUB_NODROP, where the whole send waits until every target has room.
-    pub(crate) fn send(
+    fn send(
         &mut self,
         peers: &PeerMap<Peer>,
         opts: &Options,
@@ -172,7 +178,16 @@ impl Publisher {
 
     /// XPUB: the next subscription (or upstream message) for the user. Under XPUB_MANUAL its
     /// peer becomes the one `Subscribe` applies to.
-    pub(crate) fn recv(&mut self) -> Result<Option<Message>, RecvError> {
+    ///
+    /// The peer id returned is a placeholder no caller looks up: XPUB's messages come from
+    /// its own queue, not from a peer's pipe.
+    fn recv(
+        &mut self,
+        _fq: &mut FairQueue,
+        _peers: &mut PeerMap<Peer>,
+        _opts: &Options,
+        _signals: &mut Signals,
+    ) -> Result<Option<(PeerId, Message)>, RecvError> {
         if !self.is_xpub() {
             return Err(RecvError::NotSupported);
         }
@@ -181,18 +196,44 @@ impl Publisher {
                 Some(peer) => self.state.received_from(peer),
                 None => self.state.received_from_nobody(),
             }
-            msg
+            (PeerId(0), msg)
         }))
     }
 
-    pub(crate) fn can_recv(&self) -> bool {
-        self.is_xpub() && !self.pending.is_empty()
+    fn has_queued(&self, _fq: &FairQueue) -> bool {
+        self.has_pending()
+    }
+
+    fn can_recv(
+        &self,
+        _fq: &mut FairQueue,
+        _peers: &mut PeerMap<Peer>,
+        _opts: &Options,
+        _signals: &mut Signals,
+    ) -> bool {
+        self.has_pending()
+    }
+
+    /// XPUB_MANUAL's user Subscribe/Unsubscribe; other publishers take none.
+    fn subscription(
+        &mut self,
+        subscribe: bool,
+        topic: &[u8],
+        _peers: &PeerMap<Peer>,
+        opts: &Options,
+        _signals: &mut Signals,
+    ) -> Result<(), OptionError> {
+        if !(self.is_xpub() && opts.xpub_manual) {
+            return Err(not_applicable(subscribe));
+        }
+        self.state.manual_subscription(subscribe, topic);
+        Ok(())
     }
 
     /// Writable unless XPUB_NODROP refused the last message and one of the targets that had
     /// no room still has none. (libzmq's publisher always says writable; then a proxy waiting
     /// for room would spin.)
-    pub(crate) fn can_send(&self, peers: &PeerMap<Peer>, opts: &Options) -> bool {
+    fn can_send(&self, peers: &PeerMap<Peer>, opts: &Options) -> bool {
         !opts.xpub_nodrop
             || self
                 .blocked
@@ -228,27 +269,10 @@ impl Subscriber {
         }
     }
 
-    pub(crate) fn is_xsub(&self) -> bool {
-        self.xsub
-    }
-
-    /// A publisher attached: it gets every current subscription (a reconnecting subscriber
-    /// resubscribes by itself). Whatever an earlier connection left unsent is dropped first,
-    /// so nothing is subscribed twice.
-    pub(crate) fn on_attach(&self, peer: PeerId, peers: &PeerMap<Peer>, signals: &mut Signals) {
-        let Some(p) = peers.get(&peer) else { return };
-        signals.extend(p.out.clear());
-        self.topics.for_each_topic(|topic| {
-            if let Ok(s) = p.out.push_forced(Message::subscription(true, topic)) {
-                signals.extend(s);
-            }
-        });
-    }
-
     /// SUBSCRIBE / UNSUBSCRIBE (the option, or an XSUB's subscription message). Counted:
     /// every subscribe is passed on (XPUB_VERBOSE upstream sees each), a cancel only when the
     /// count falls to zero.
-    pub(crate) fn subscription(
+    fn apply_subscription(
         &mut self,
         subscribe: bool,
         topic: &[u8],
@@ -271,11 +295,61 @@ impl Subscriber {
         }
     }
 
+    /// Whether a received message is delivered. XSUB leaves filtering to its publishers and
+    /// delivers everything (as libzmq's, where only SUB filters), so a welcome message or a
+    /// manual XPUB's choice gets through; SUB keeps what matches a subscription (with
+    /// INVERT_MATCHING, what matches none).
+    fn wants(&self, msg: &Message, opts: &Options) -> bool {
+        self.xsub || self.topics.matches(topic(msg)) != opts.invert_matching
+    }
+}
+
+impl Strategy for Subscriber {
+    /// A publisher attached: it gets every current subscription (a reconnecting subscriber
+    /// resubscribes by itself). Whatever an earlier connection left unsent is dropped first,
+    /// so nothing is subscribed twice.
+    fn on_attach(
+        &mut self,
+        peer: PeerId,
+        _meta: &PeerMeta,
+        peers: &PeerMap<Peer>,
+        _opts: &Options,
+        signals: &mut Signals,
+    ) -> Result<Option<Bytes>, Refusal> {
+        let Some(p) = peers.get(&peer) else {
+            return Ok(None);
+        };
+        signals.extend(p.out.clear());
+        self.topics.for_each_topic(|topic| {
+            if let Ok(s) = p.out.push_forced(Message::subscription(true, topic)) {
+                signals.extend(s);
+            }
+        });
+        Ok(None)
+    }
+
+    fn subscription(
+        &mut self,
+        subscribe: bool,
+        topic: &[u8],
+        peers: &PeerMap<Peer>,
+        _opts: &Options,
+        signals: &mut Signals,
+    ) -> Result<(), OptionError> {
+        self.apply_subscription(subscribe, topic, peers, signals);
+        Ok(())
+    }
+
+    fn can_send(&self, _peers: &PeerMap<Peer>, _opts: &Options) -> bool {
+        self.xsub
+    }
+
     /// XSUB's send: a subscription message is applied as above; anything else goes to every
     /// connected publisher (dropped where the queue is full). SUB cannot send.
-    pub(crate) fn send(
+    fn send(
         &mut self,
         peers: &PeerMap<Peer>,
+        _opts: &Options,
         msg: Message,
         signals: &mut Signals,
     ) -> Result<(), (SendErrorKind, Message)> {
@@ -283,7 +357,7 @@ impl Subscriber {
             return Err((SendErrorKind::NotSupported, msg));
         }
         if let Some((subscribe, topic)) = msg.as_subscription() {
-            self.subscription(subscribe, topic, peers, signals);
+            self.apply_subscription(subscribe, topic, peers, signals);
             return Ok(());
         }
         fan_out(peers.values().filter(|p| p.connected), msg, signals);
@@ -293,7 +367,7 @@ impl Subscriber {
     /// Whether a receive would find a message: for SUB, non-matching messages at the head of
     /// each ready peer's input are dropped first, so a poller never reports a SUB readable
     /// for messages `recv` would throw away.
-    pub(crate) fn can_recv(
+    fn can_recv(
         &self,
         fq: &mut FairQueue,
         peers: &mut PeerMap<Peer>,
@@ -316,28 +390,20 @@ impl Subscriber {
 
     /// SUB: the next message that matches a subscription (or, with INVERT_MATCHING, none);
     /// others are dropped. XSUB: the next message.
-    pub(crate) fn recv(
-        &self,
+    fn recv(
+        &mut self,
         fq: &mut FairQueue,
         peers: &mut PeerMap<Peer>,
         opts: &Options,
         signals: &mut Signals,
-    ) -> Option<(PeerId, Message)> {
+    ) -> Result<Option<(PeerId, Message)>, RecvError> {
         let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
         while let Some((peer, msg)) = fq.next(&mut pop) {
             if self.wants(&msg, opts) {
-                return Some((peer, msg));
+                return Ok(Some((peer, msg)));
             }
         }
-        None
-    }
-
-    /// Whether a received message is delivered. XSUB leaves filtering to its publishers and
-    /// delivers everything (as libzmq's, where only SUB filters), so a welcome message or a
-    /// manual XPUB's choice gets through; SUB keeps what matches a subscription (with
-    /// INVERT_MATCHING, what matches none).
-    fn wants(&self, msg: &Message, opts: &Options) -> bool {
-        self.xsub || self.topics.matches(topic(msg)) != opts.invert_matching
+        Ok(None)
     }
 }
 

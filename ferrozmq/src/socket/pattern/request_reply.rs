@@ -1,0 +1,304 @@
+//! The request-reply family (RFC 28): DEALER (round robin out, fair queue in), REQ (one
+//! request, then its reply), REP (one request, then the reply to its sender) and ROUTER
+//! (addressed by routing id). REQ's and REP's rules are the state machines of
+//! `ferrozmq_proto::pattern::req_rep`; this file applies them to peers and pipes.
+
+use bytes::Bytes;
+use ferrozmq_proto::pattern::{
+    FairQueue, PeerId, PeerMap, RepState, ReqError, ReqState, RoundRobin, RouterTable,
+};
+
+use super::{any_has_room, push_to, round_robin, Peer, PeerMeta, Refusal, Signals, Strategy};
+use crate::error::{RecvError, SendErrorKind};
+use crate::socket::pipe::PushError;
+use crate::{Message, Options};
+
+/// DEALER: round robin out, fair-queued input.
+#[derive(Debug, Default)]
+pub(crate) struct Dealer {
+    rr: RoundRobin,
+}
+
+impl Strategy for Dealer {
+    fn on_peer_created(&mut self, peer: PeerId) {
+        self.rr.add(peer);
+    }
+
+    fn on_attach(
+        &mut self,
+        peer: PeerId,
+        _meta: &PeerMeta,
+        _peers: &PeerMap<Peer>,
+        _opts: &Options,
+        _signals: &mut Signals,
+    ) -> Result<Option<Bytes>, Refusal> {
+        self.rr.add(peer);
+        Ok(None)
+    }
+
+    fn on_detach(&mut self, peer: PeerId, remove: bool, _opts: &Options) {
+        if remove {
+            self.rr.remove(peer);
+        }
+    }
+
+    fn can_send(&self, peers: &PeerMap<Peer>, _opts: &Options) -> bool {
+        any_has_room(self.rr.peers(), peers)
+    }
+
+    fn send(
+        &mut self,
+        peers: &PeerMap<Peer>,
+        _opts: &Options,
+        msg: Message,
+        signals: &mut Signals,
+    ) -> Result<(), (SendErrorKind, Message)> {
+        round_robin(&mut self.rr, peers, msg, signals).map(|_| ())
+    }
+}
+
+/// REQ: the peers in rotation and where the request-reply cycle stands.
+#[derive(Debug)]
+pub(crate) struct Req {
+    rr: RoundRobin,
+    state: ReqState,
+}
+
+impl Req {
+    pub(crate) fn new(opts: &Options) -> Req {
+        Req {
+            rr: RoundRobin::new(),
+            state: ReqState::new(opts.req_relaxed, opts.req_correlate),
+        }
+    }
+}
+
+impl Strategy for Req {
+    fn on_peer_created(&mut self, peer: PeerId) {
+        self.rr.add(peer);
+    }
+
+    fn on_attach(
+        &mut self,
+        peer: PeerId,
+        _meta: &PeerMeta,
+        _peers: &PeerMap<Peer>,
+        _opts: &Options,
+        _signals: &mut Signals,
+    ) -> Result<Option<Bytes>, Refusal> {
+        self.rr.add(peer);
+        Ok(None)
+    }
+
+    fn on_detach(&mut self, peer: PeerId, remove: bool, _opts: &Options) {
+        if remove {
+            self.rr.remove(peer);
+        }
+    }
+
+    fn update_options(&mut self, opts: &Options) {
+        // REQ_RELAXED / REQ_CORRELATE apply from the next request on.
+        if !self.state.expecting_reply() {
+            self.state = ReqState::new(opts.req_relaxed, opts.req_correlate);
+        }
+    }
+
+    fn can_recv(
+        &self,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
+        _opts: &Options,
+        _signals: &mut Signals,
+    ) -> bool {
+        self.state.expecting_reply()
+            && fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input))
+    }
+
+    fn can_send(&self, peers: &PeerMap<Peer>, _opts: &Options) -> bool {
+        !self.state.expecting_reply() && any_has_room(self.rr.peers(), peers)
+    }
+
+    fn send(
+        &mut self,
+        peers: &PeerMap<Peer>,
+        _opts: &Options,
+        msg: Message,
+        signals: &mut Signals,
+    ) -> Result<(), (SendErrorKind, Message)> {
+        let wrapped = self
+            .state
+            .prepare_send(msg)
+            .map_err(|(e, m)| (SendErrorKind::InvalidState(e), m))?;
+        match round_robin(&mut self.rr, peers, wrapped, signals) {
+            Ok(p) => {
+                self.state.sent_to(p);
+                Ok(())
+            }
+            Err((k, m)) => Err((k, self.state.take_back(m))),
+        }
+    }
+
+    fn recv(
+        &mut self,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
+        _opts: &Options,
+        signals: &mut Signals,
+    ) -> Result<Option<(PeerId, Message)>, RecvError> {
+        if !self.state.expecting_reply() {
+            return Err(RecvError::InvalidState(ReqError::NotExpectingReply));
+        }
+        let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
+        while let Some((p, m)) = fq.next(&mut pop) {
+            if let Some(body) = self.state.accept_reply(p, m) {
+                return Ok(Some((p, body)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// REP: where the request-reply cycle stands (and the envelope to reply with).
+#[derive(Debug, Default)]
+pub(crate) struct Rep {
+    state: RepState,
+}
+
+impl Strategy for Rep {
+    fn can_recv(
+        &self,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
+        _opts: &Options,
+        _signals: &mut Signals,
+    ) -> bool {
+        !self.state.replying() && fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input))
+    }
+
+    fn can_send(&self, _peers: &PeerMap<Peer>, _opts: &Options) -> bool {
+        self.state.replying()
+    }
+
+    fn send(
+        &mut self,
+        peers: &PeerMap<Peer>,
+        _opts: &Options,
+        msg: Message,
+        signals: &mut Signals,
+    ) -> Result<(), (SendErrorKind, Message)> {
+        let (peer, reply) = self
+            .state
+            .prepare_reply(msg)
+            .map_err(|(e, m)| (SendErrorKind::InvalidState(e), m))?;
+        // RFC 28: a reply to a peer that is gone (or full) is dropped.
+        if let Some(p) = peers.get(&peer) {
+            let _ = push_to(p, reply, signals);
+        }
+        Ok(())
+    }
+
+    fn recv(
+        &mut self,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
+        _opts: &Options,
+        signals: &mut Signals,
+    ) -> Result<Option<(PeerId, Message)>, RecvError> {
+        if self.state.replying() {
+            return Err(RecvError::InvalidState(ReqError::ExpectingReply));
+        }
+        let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
+        while let Some((p, m)) = fq.next(&mut pop) {
+            if let Some(body) = self.state.accept_request(p, m) {
+                return Ok(Some((p, body)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// ROUTER: peers by routing id.
+#[derive(Debug, Default)]
+pub(crate) struct Router {
+    table: RouterTable,
+}
+
+impl Strategy for Router {
+    fn on_attach(
+        &mut self,
+        peer: PeerId,
+        meta: &PeerMeta,
+        _peers: &PeerMap<Peer>,
+        opts: &Options,
+        _signals: &mut Signals,
+    ) -> Result<Option<Bytes>, Refusal> {
+        match self
+            .table
+            .attach(peer, meta.routing_id.clone(), opts.router_handover)
+        {
+            Ok((id, _evicted)) => Ok(Some(id)),
+            Err(_) => Err(Refusal::DuplicateId),
+        }
+    }
+
+    fn on_detach(&mut self, peer: PeerId, _remove: bool, _opts: &Options) {
+        self.table.detach(peer);
+    }
+
+    fn can_send(&self, peers: &PeerMap<Peer>, opts: &Options) -> bool {
+        // ROUTER drops what it cannot deliver, so it is always writable; with
+        // ROUTER_MANDATORY a full peer refuses, so writable means some peer has room (as
+        // libzmq). A send to a full peer can still be refused while another has room.
+        !opts.router_mandatory || peers.values().any(|p| p.out.has_room())
+    }
+
+    fn send(
+        &mut self,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        msg: Message,
+        signals: &mut Signals,
+    ) -> Result<(), (SendErrorKind, Message)> {
+        let Some(id) = msg.first() else {
+            return Err((SendErrorKind::MissingRoutingId, msg));
+        };
+        let target = self.table.lookup(id).and_then(|p| peers.get(&p));
+        let Some(target) = target else {
+            // RFC 28: unroutable messages are dropped unless ROUTER_MANDATORY.
+            return if opts.router_mandatory {
+                Err((SendErrorKind::HostUnreachable, msg))
+            } else {
+                Ok(())
+            };
+        };
+        let mut body = msg;
+        let id = body.pop_front().unwrap_or_default();
+        match target.out.try_push(body) {
+            Ok(s) => {
+                signals.extend(s);
+                Ok(())
+            }
+            Err(PushError::Full(mut m)) if opts.router_mandatory => {
+                m.push_front(id);
+                Err((SendErrorKind::WouldBlock, m))
+            }
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn recv(
+        &mut self,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
+        _opts: &Options,
+        signals: &mut Signals,
+    ) -> Result<Option<(PeerId, Message)>, RecvError> {
+        let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
+        Ok(fq.next(&mut pop).map(|(p, mut m)| {
+            // RFC 28: the routing id of the peer goes in front of what it sent.
+            let id = peers.get(&p).and_then(|peer| peer.routing_id.clone());
+            m.push_front(id.unwrap_or_default());
+            (p, m)
+        }))
+    }
+}
