@@ -23,6 +23,7 @@ mod context;
 mod endpoint;
 mod engine;
 pub mod error;
+mod loom;
 mod monitor;
 mod options;
 mod poller;

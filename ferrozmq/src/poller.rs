@@ -7,10 +7,10 @@
 //! (level-triggered, as `zmq_poll`). Sockets are asked through `SocketCore::poll_ready`, which
 //! checks readiness and, for each kind that is not ready, registers the poller's `Waker` under
 //! the same lock, so no wake-up falls between the check and the sleep. That waker writes one
-//! byte to the channel only when its `notified` flag flips from false to true: however many
+//! byte to the channel only when its doorbell flips from unrung to rung: however many
 //! sockets fire while the poller is busy, they cost one write and one wake-up. The poller
-//! drains the channel, clears the flag, then scans the sockets again; a wake that lands after
-//! the clear writes a fresh byte, so none is lost. Wake-ups may be spurious (another thread
+//! drains the channel, resets the bell, then scans the sockets again; a wake that lands after
+//! the reset writes a fresh byte, so none is lost (model-checked with loom: see `Doorbell`). Wake-ups may be spurious (another thread
 //! took the message first): the poller re-checks and sleeps again, and counts it in
 //! [`PollerStats`].
 //!
@@ -28,7 +28,7 @@
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -154,10 +154,9 @@ struct Item<'fd> {
 /// What the poller shares with socket wakers and `PollerWaker`s.
 #[derive(Debug)]
 struct Shared {
-    /// A byte is in the channel (or about to be) that the poller has not consumed yet.
-    notified: AtomicBool,
-    /// `PollerWaker::wake` was called since the poller last looked.
-    user_woken: AtomicBool,
+    /// Whether a byte is in the channel (or about to be) that the poller has not consumed,
+    /// and whether `PollerWaker::wake` was called since the poller last looked.
+    doorbell: Doorbell,
     /// Write end of the wake channel.
     wake_tx: UnixStream,
     wake_signals: AtomicU64,
@@ -172,8 +171,7 @@ impl<'fd> Poller<'fd> {
         wake_rx.set_nonblocking(true)?;
         wake_tx.set_nonblocking(true)?;
         let shared = Arc::new(Shared {
-            notified: AtomicBool::new(false),
-            user_woken: AtomicBool::new(false),
+            doorbell: Doorbell::new(),
             wake_tx,
             wake_signals: AtomicU64::new(0),
             task: Mutex::new(None),
@@ -262,7 +260,7 @@ impl<'fd> Poller<'fd> {
         });
         let mut after_wakeup = false;
         loop {
-            let woken = self.shared.user_woken.swap(false, Ordering::AcqRel);
+            let woken = self.shared.doorbell.take_user();
             if woken {
                 // Consume the wake's byte now, so it does not cut the next sleep short.
                 self.drain_channel();
@@ -321,7 +319,7 @@ impl<'fd> Poller<'fd> {
                 *task = Some(cx.waker().clone());
             }
         }
-        let woken = self.shared.user_woken.swap(false, Ordering::AcqRel);
+        let woken = self.shared.doorbell.take_user();
         self.scan_sockets(cx.waker(), events);
         if woken || !events.is_empty() {
             *self.shared.task.lock() = None;
@@ -441,7 +439,7 @@ impl<'fd> Poller<'fd> {
                 break;
             }
         }
-        self.shared.notified.store(false, Ordering::SeqCst);
+        self.shared.doorbell.reset();
     }
 }
 
@@ -516,8 +514,9 @@ impl PollerWaker {
     /// waiting, its next wait returns at once. Cheap when repeated: one channel write until
     /// the poller has woken.
     pub fn wake(&self) {
-        self.shared.user_woken.store(true, Ordering::Release);
-        self.shared.signal();
+        if self.shared.doorbell.ring_user() {
+            self.shared.write_byte();
+        }
         let task = self.shared.task.lock().take();
         if let Some(task) = task {
             task.wake();
@@ -528,11 +527,15 @@ impl PollerWaker {
 impl Shared {
     /// Writes one byte to the wake channel unless one is already pending.
     fn signal(&self) {
-        if !self.notified.swap(true, Ordering::SeqCst) {
-            self.wake_signals.fetch_add(1, Ordering::Relaxed);
-            // WouldBlock means the channel is full of bytes the poller will read anyway.
-            let _ = (&self.wake_tx).write(&[1]);
+        if self.doorbell.ring() {
+            self.write_byte();
         }
+    }
+
+    fn write_byte(&self) {
+        self.wake_signals.fetch_add(1, Ordering::Relaxed);
+        // WouldBlock means the channel is full of bytes the poller will read anyway.
+        let _ = (&self.wake_tx).write(&[1]);
     }
 }
 
@@ -562,6 +565,136 @@ fn remaining_ms(deadline: Option<Instant>) -> i32 {
     let left = deadline.saturating_duration_since(Instant::now());
     let ms = left.as_nanos().div_ceil(1_000_000);
     i32::try_from(ms).unwrap_or(i32::MAX)
+}
+
+/// One byte in the wake channel per sleep, however many wakers ring: the first ring since the
+/// last reset writes it. The poller resets after draining the channel and *then* re-checks
+/// everything it waits for, so a ring that comes after the drain either finds the bell reset
+/// (and writes a fresh byte) or came before the reset, and its cause is seen by the re-check.
+///
+/// `PollerWaker::wake`'s flag lives in the same word as the bell: a wake sets both with one
+/// read-modify-write and the poller clears them with others, so all of them fall in one
+/// modification order, whatever the memory orderings. (With two separate atomics, a
+/// store-buffering interleaving allowed by the memory model could let the wake see the bell
+/// still rung while the poller misses the flag; loom found it.) Model-checked below.
+#[derive(Debug)]
+struct Doorbell {
+    state: crate::loom::AtomicUsize,
+}
+
+/// A byte is in the channel, or about to be written.
+const RUNG: usize = 1;
+/// `PollerWaker::wake` was called since the poller last took the flag.
+const USER_WOKEN: usize = 2;
+
+impl Doorbell {
+    fn new() -> Doorbell {
+        Doorbell {
+            state: crate::loom::AtomicUsize::new(0),
+        }
+    }
+
+    /// A socket became ready: true if the caller must write the byte.
+    fn ring(&self) -> bool {
+        self.state.fetch_or(RUNG, crate::loom::Ordering::AcqRel) & RUNG == 0
+    }
+
+    /// `PollerWaker::wake`: sets the flag; true if the caller must write the byte.
+    fn ring_user(&self) -> bool {
+        self.state
+            .fetch_or(RUNG | USER_WOKEN, crate::loom::Ordering::AcqRel)
+            & RUNG
+            == 0
+    }
+
+    /// The channel was drained: the next ring writes again.
+    fn reset(&self) {
+        self.state.fetch_and(!RUNG, crate::loom::Ordering::AcqRel);
+    }
+
+    /// Takes `PollerWaker::wake`'s flag: true if it was set.
+    fn take_user(&self) -> bool {
+        self.state
+            .fetch_and(!USER_WOKEN, crate::loom::Ordering::AcqRel)
+            & USER_WOKEN
+            != 0
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::Doorbell;
+    use crate::loom::{model, Mutex};
+    use ::loom::sync::{Arc, Condvar};
+    use ::loom::thread;
+
+    /// The wake channel: bytes written and not yet read.
+    #[derive(Default)]
+    struct Channel {
+        bytes: ::loom::sync::Mutex<usize>,
+        cv: Condvar,
+    }
+
+    struct Shared {
+        bell: Doorbell,
+        channel: Channel,
+        /// A socket's state, under its lock as in `SocketCore`: ready or not.
+        socket: Mutex<bool>,
+    }
+
+    fn write_byte(s: &Shared) {
+        *s.channel.bytes.lock().unwrap() += 1;
+        s.channel.cv.notify_one();
+    }
+
+    #[test]
+    fn loom_no_ring_or_wake_is_lost_while_the_poller_drains() {
+        model(|| {
+            let s = Arc::new(Shared {
+                bell: Doorbell::new(),
+                channel: Channel::default(),
+                socket: Mutex::new(false),
+            });
+            let socket = {
+                let s = s.clone();
+                thread::spawn(move || {
+                    // The socket's waker fires after its state changed, outside its lock.
+                    *s.socket.lock() = true;
+                    if s.bell.ring() {
+                        write_byte(&s);
+                    }
+                })
+            };
+            let user = {
+                let s = s.clone();
+                thread::spawn(move || {
+                    if s.bell.ring_user() {
+                        write_byte(&s);
+                    }
+                })
+            };
+            // `Poller::wait`: take the wake flag, scan the socket, and sleep on the channel
+            // until both were seen; after each wake-up, drain and reset, then look again. A
+            // lost ring or wake leaves it blocked for ever, which loom reports.
+            let (mut ready, mut woken) = (false, false);
+            loop {
+                woken |= s.bell.take_user();
+                ready |= *s.socket.lock();
+                if ready && woken {
+                    break;
+                }
+                let mut bytes = s.channel.bytes.lock().unwrap();
+                while *bytes == 0 {
+                    bytes = s.channel.cv.wait(bytes).unwrap();
+                }
+                *bytes = 0;
+                drop(bytes);
+                s.bell.reset();
+            }
+            socket.join().unwrap();
+            user.join().unwrap();
+        });
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 mod backoff;
 mod connection;
 mod reactor;
+mod sleep;
 mod timers;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use parking_lot::Mutex;
 
 use crate::socket::link::{Notify, Signal, SocketLink};
 use crate::transport::{Listener, Target};
+use sleep::SleepFlag;
 
 /// Token of the reactor's waker.
 const WAKER: Token = Token(usize::MAX);
@@ -73,7 +75,7 @@ struct Shared {
     waker: Waker,
     inbox: Mutex<Inbox>,
     /// The reactor is (about to be) asleep in `poll`: a producer must wake it.
-    polling: AtomicBool,
+    sleep: SleepFlag,
     /// The reactor thread stopped on an internal error (a panic): nothing moves any more.
     failed: AtomicBool,
 }
@@ -96,7 +98,7 @@ impl Reactor {
         let shared = Arc::new(Shared {
             waker,
             inbox: Mutex::new(Inbox::default()),
-            polling: AtomicBool::new(false),
+            sleep: SleepFlag::new(),
             failed: AtomicBool::new(false),
         });
         Ok(Reactor {
@@ -194,9 +196,9 @@ impl Shared {
     }
 
     fn wake(&self) {
-        // Pairs with the SeqCst store + inbox check in the reactor loop: either the reactor
-        // sees our inbox entry before sleeping, or we see it polling and wake it.
-        if self.polling.load(Ordering::SeqCst) {
+        // After the inbox entry (see `sleep.rs`): either the reactor sees the entry before
+        // sleeping, or we see it announced and wake it.
+        if self.sleep.must_wake() {
             let _ = self.waker.wake();
         }
     }

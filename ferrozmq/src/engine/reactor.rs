@@ -8,7 +8,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,7 +113,7 @@ pub(super) fn run(poll: Poll, shared: Arc<Shared>) {
             .timers
             .next_deadline()
             .map(|t| t.saturating_duration_since(now));
-        r.shared.polling.store(true, Ordering::SeqCst);
+        r.shared.sleep.announce_sleep();
         {
             let inbox = r.shared.inbox.lock();
             if !inbox.commands.is_empty() || !inbox.ready.is_empty() {
@@ -122,7 +121,7 @@ pub(super) fn run(poll: Poll, shared: Arc<Shared>) {
             }
         }
         let res = r.poll.poll(&mut events, timeout);
-        r.shared.polling.store(false, Ordering::SeqCst);
+        r.shared.sleep.awake();
         if let Err(e) = res {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 tracing::error!("ferrozmq I/O thread: poll failed: {e}");

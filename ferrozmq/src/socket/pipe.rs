@@ -10,9 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use parking_lot::{Mutex, MutexGuard};
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 use crate::Message;
 
@@ -405,5 +403,209 @@ mod tests {
             pipe.try_push(Message::from("d")),
             Err(PushError::Closed(_))
         ));
+    }
+}
+
+/// Model checks of the pipe's edges: every wait below would hang (and loom report a deadlock)
+/// if a wake-up were lost in some interleaving. Run with `--cfg loom` (see `crate::loom`).
+#[cfg(all(test, loom))]
+mod loom_model {
+    use super::*;
+    use crate::loom::model;
+    use ::loom::sync::Notify as Event;
+    use ::loom::thread;
+
+    /// A signal target: a thread waiting for a wake-up (a permit, as a condvar plus flag).
+    struct Waiter(Event);
+    impl Notify for Waiter {
+        fn notify(&self) {
+            self.0.notify();
+        }
+    }
+
+    fn waiter() -> Arc<Waiter> {
+        Arc::new(Waiter(Event::new()))
+    }
+
+    /// Receives `n` messages one by one, sleeping on `readable` whenever the pipe is empty.
+    fn receive(pipe: &Pipe, readable: &Waiter, n: usize) -> Vec<Message> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            match pipe.try_pop() {
+                Some((m, signal)) => {
+                    got.push(m);
+                    fire(signal);
+                }
+                None => readable.0.wait(),
+            }
+        }
+        got
+    }
+
+    /// Sends `n` messages, sleeping on `writable` whenever the pipe is full.
+    fn send(pipe: &Pipe, writable: &Waiter, n: usize) {
+        for i in 0..n {
+            let mut msg = Message::from(vec![i as u8]);
+            loop {
+                match pipe.try_push(msg) {
+                    Ok(signal) => {
+                        fire(signal);
+                        break;
+                    }
+                    Err(PushError::Full(m)) => {
+                        msg = m;
+                        writable.0.wait();
+                    }
+                    Err(PushError::Closed(_)) => unreachable!("nobody closes the pipe"),
+                }
+            }
+        }
+    }
+
+    fn numbered(n: usize) -> Vec<Message> {
+        (0..n).map(|i| Message::from(vec![i as u8])).collect()
+    }
+
+    #[test]
+    fn loom_reader_that_saw_empty_is_woken_by_the_next_push() {
+        model(|| {
+            let pipe = Pipe::new(0);
+            let (readable, writable) = (waiter(), waiter());
+            pipe.set_reader(Some(readable.clone()));
+            let writer = {
+                let pipe = pipe.clone();
+                thread::spawn(move || send(&pipe, &writable, 3))
+            };
+            assert_eq!(receive(&pipe, &readable, 3), numbered(3));
+            writer.join().unwrap();
+            assert_eq!(pipe.len(), 0);
+        });
+    }
+
+    #[test]
+    fn loom_writer_refused_at_hwm_is_woken_below_the_low_water_mark() {
+        model(|| {
+            let pipe = Pipe::new(1);
+            let (readable, writable) = (waiter(), waiter());
+            pipe.set_reader(Some(readable.clone()));
+            pipe.set_writer(Some(writable.clone()));
+            let writer = {
+                let pipe = pipe.clone();
+                thread::spawn(move || send(&pipe, &writable, 3))
+            };
+            assert_eq!(receive(&pipe, &readable, 3), numbered(3));
+            writer.join().unwrap();
+            assert_eq!(pipe.len(), 0);
+        });
+    }
+
+    #[test]
+    fn loom_engine_batches_pause_at_hwm_and_resume() {
+        // The reactor's read path: push_batch up to the mark, then wait for the writer signal;
+        // the socket takes batches.
+        model(|| {
+            let pipe = Pipe::new(2);
+            let (readable, writable) = (waiter(), waiter());
+            pipe.set_reader(Some(readable.clone()));
+            pipe.set_writer(Some(writable.clone()));
+            let writer = {
+                let pipe = pipe.clone();
+                thread::spawn(move || {
+                    for _ in 0..2 {
+                        let mut batch = VecDeque::from([Message::from("a"), Message::from("b")]);
+                        while !batch.is_empty() {
+                            let (signal, full) = pipe.push_batch(&mut batch);
+                            fire(signal);
+                            if full {
+                                writable.0.wait();
+                            }
+                        }
+                    }
+                })
+            };
+            let mut got = VecDeque::new();
+            while got.len() < 4 {
+                let before = got.len();
+                fire(pipe.pop_batch(&mut got, 1));
+                if got.len() == before {
+                    readable.0.wait();
+                }
+            }
+            writer.join().unwrap();
+            assert_eq!(pipe.len(), 0);
+        });
+    }
+
+    #[test]
+    fn loom_has_room_then_forced_push_is_woken() {
+        // XPUB_NODROP: check for room, wait if none, then push regardless of the mark.
+        model(|| {
+            let pipe = Pipe::new(1);
+            let (readable, writable) = (waiter(), waiter());
+            pipe.set_reader(Some(readable.clone()));
+            pipe.set_writer(Some(writable.clone()));
+            let writer = {
+                let pipe = pipe.clone();
+                thread::spawn(move || {
+                    for _ in 0..3 {
+                        while !pipe.has_room() {
+                            writable.0.wait();
+                        }
+                        fire(pipe.push_forced(Message::from("s")).unwrap());
+                    }
+                })
+            };
+            receive(&pipe, &readable, 3);
+            writer.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_close_leaves_nothing_behind_and_releases_the_writer() {
+        model(|| {
+            let pipe = Pipe::new(0);
+            let writable = waiter();
+            pipe.set_writer(Some(writable.clone()));
+            let writer = {
+                let pipe = pipe.clone();
+                thread::spawn(move || {
+                    for _ in 0..2 {
+                        let _ = pipe.try_push(Message::from("a"));
+                    }
+                })
+            };
+            let released = pipe.close_reader();
+            writer.join().unwrap();
+            assert!(released.is_some());
+            assert_eq!(pipe.len(), 0);
+            assert!(pipe.try_pop().is_none());
+        });
+    }
+
+    #[test]
+    fn loom_conflating_pipe_keeps_the_newest_and_wakes_the_reader() {
+        model(|| {
+            let pipe = Pipe::conflating();
+            let readable = waiter();
+            pipe.set_reader(Some(readable.clone()));
+            let writer = {
+                let pipe = pipe.clone();
+                thread::spawn(move || {
+                    for i in 0..2u8 {
+                        fire(pipe.try_push(Message::from(vec![i])).unwrap());
+                    }
+                })
+            };
+            // The newest message always arrives, whatever the reader took before it.
+            loop {
+                match pipe.try_pop() {
+                    Some((m, _)) if m == Message::from(vec![1u8]) => break,
+                    Some(_) => {}
+                    None => readable.0.wait(),
+                }
+            }
+            writer.join().unwrap();
+            assert_eq!(pipe.len(), 0);
+        });
     }
 }
