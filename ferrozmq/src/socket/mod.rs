@@ -280,7 +280,13 @@ impl Socket {
     }
 
     /// Sets one option. Like libzmq, options affect connections made after the call.
+    ///
+    /// An option that does not apply to this socket type (ROUTER_MANDATORY on a REP, see
+    /// [`SocketOption::applies_to`]) is refused with [`OptionError::NotApplicable`].
     pub fn set_option(&self, option: SocketOption) -> Result<(), OptionError> {
+        if !option.applies_to(self.socket_type()) {
+            return Err(OptionError::NotApplicable(option.name()));
+        }
         self.core().set_option(option)
     }
 
@@ -380,6 +386,19 @@ impl Socket {
             other => Poll::Ready(other),
         })
         .await
+    }
+
+    /// How many sent messages are still queued in this socket, waiting for a connection to
+    /// take them (a message a connection has taken is on its way to the kernel and no longer
+    /// counted).
+    ///
+    /// After [`Context::terminate`] has returned (every socket closed and LINGER over), the
+    /// count on a handle still held is what LINGER cut off for peers this socket connected to
+    /// (their queues outlive their connections); the queue of a peer that connected to us
+    /// goes with its connection and is not counted. `fzmq` uses it to report undelivered
+    /// messages. libzmq has no equivalent.
+    pub fn queued_outgoing(&self) -> usize {
+        self.core().queued_outgoing()
     }
 
     /// Closes the socket for every handle: blocked calls return `Closed`; pending outgoing
