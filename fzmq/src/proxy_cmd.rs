@@ -136,7 +136,9 @@ fn check_wiring(args: &ProxyArgs) -> Result<(), UsageError> {
         }
     }
     let (fc, bc) = (f.capabilities(), b.capabilities());
-    if !(fc.can_recv && bc.can_send) && !(bc.can_recv && fc.can_send) {
+    let forward = fc.can_recv && bc.can_send;
+    let backward = bc.can_recv && fc.can_send;
+    if !forward && !backward {
         return Err(UsageError(format!(
             "a {} frontend and a {} backend cannot pass messages either way",
             type_name(f),

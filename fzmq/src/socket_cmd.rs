@@ -562,9 +562,7 @@ impl Session {
                 return input.result();
             }
         }
-        if let Err(e) = input.result() {
-            return Err(e);
-        }
+        input.result()?;
         match handle.join() {
             Ok(()) => Ok(()),
             Err(_) => Err(anyhow!("the receiving thread panicked")),
