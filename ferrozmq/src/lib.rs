@@ -33,8 +33,8 @@ mod transport;
 pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{
-    BindError, ConnectError, ContextError, DetachError, EndpointError, OptionError, RecvError,
-    SendError, SendErrorKind,
+    BindError, ConnectError, ContextError, DetachError, EndpointError, Error, OptionError,
+    RecvError, SendError, SendErrorKind,
 };
 pub use ferrozmq_proto::pattern::ReqError;
 pub use ferrozmq_proto::{Capabilities, Frame, Message, Routing, SocketType, Subscriptions};

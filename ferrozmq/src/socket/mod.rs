@@ -350,6 +350,48 @@ impl Socket {
         self.core().recv(Wait::Configured)
     }
 
+    /// Receives a message (as [`Socket::recv`]) and returns its bytes: the frame of a
+    /// one-frame message, or the frames one after another for a multipart one (use `recv`
+    /// to keep them apart).
+    ///
+    /// ```
+    /// # use ferrozmq::{Context, SocketType};
+    /// let ctx = Context::new();
+    /// let pull = ctx.socket(SocketType::Pull);
+    /// pull.bind("inproc://recv-bytes-doc").unwrap();
+    /// let push = ctx.socket(SocketType::Push);
+    /// push.connect("inproc://recv-bytes-doc").unwrap();
+    /// push.send(&b"\x00\x01"[..]).unwrap();
+    /// assert_eq!(pull.recv_bytes().unwrap(), [0, 1]);
+    /// ```
+    pub fn recv_bytes(&self) -> Result<Vec<u8>, RecvError> {
+        let msg = self.recv()?;
+        let mut out = Vec::with_capacity(msg.byte_len());
+        for frame in msg.frames() {
+            out.extend_from_slice(frame);
+        }
+        Ok(out)
+    }
+
+    /// Receives a message (as [`Socket::recv_bytes`]) as text: `Ok(Ok(text))` if it is UTF-8,
+    /// `Ok(Err(bytes))` with the bytes if not (the `zmq` crate's convention), `Err` if nothing
+    /// was received.
+    ///
+    /// ```
+    /// # use ferrozmq::{Context, SocketType};
+    /// let ctx = Context::new();
+    /// let pull = ctx.socket(SocketType::Pull);
+    /// pull.bind("inproc://recv-string-doc").unwrap();
+    /// let push = ctx.socket(SocketType::Push);
+    /// push.connect("inproc://recv-string-doc").unwrap();
+    /// push.send("héllo").unwrap();
+    /// assert_eq!(pull.recv_string().unwrap().as_deref(), Ok("héllo"));
+    /// ```
+    pub fn recv_string(&self) -> Result<Result<String, Vec<u8>>, RecvError> {
+        let bytes = self.recv_bytes()?;
+        Ok(String::from_utf8(bytes).map_err(|e| e.into_bytes()))
+    }
+
     /// Receives without blocking; `WouldBlock` if nothing is queued.
     pub fn try_recv(&self) -> Result<Message, RecvError> {
         self.core().recv(Wait::No)
