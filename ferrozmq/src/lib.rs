@@ -19,6 +19,8 @@
 //! assert_eq!(&req.recv().unwrap().frames()[0][..], b"hello");
 //! ```
 
+#![deny(missing_docs)]
+
 mod context;
 mod endpoint;
 mod engine;

@@ -1147,3 +1147,10 @@ fn ctrl_c_flushes_what_was_queued() {
     assert_eq!(push.status.code(), Some(130), "{push:#?}");
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn an_os_error_is_printed_once() {
+    let out = run(&["pull", "--bind", "ipc:///nonexistent-fzmq-dir/x.ipc"]);
+    out.assert_code(1, "cannot bind to ipc:///nonexistent-fzmq-dir/x.ipc: bind failed: ");
+    assert_eq!(out.stderr.matches("(os error").count(), 1, "{out:#?}");
+}
