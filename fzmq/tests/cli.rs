@@ -1151,6 +1151,9 @@ fn ctrl_c_flushes_what_was_queued() {
 #[test]
 fn an_os_error_is_printed_once() {
     let out = run(&["pull", "--bind", "ipc:///nonexistent-fzmq-dir/x.ipc"]);
-    out.assert_code(1, "cannot bind to ipc:///nonexistent-fzmq-dir/x.ipc: bind failed: ");
+    out.assert_code(
+        1,
+        "cannot bind to ipc:///nonexistent-fzmq-dir/x.ipc: bind failed: ",
+    );
     assert_eq!(out.stderr.matches("(os error").count(), 1, "{out:#?}");
 }
