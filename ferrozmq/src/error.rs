@@ -1,5 +1,10 @@
 //! Typed errors of the public API: one error type per operation, each with an `errno()` code
-//! matching libzmq's for callers that need compatibility.
+//! matching libzmq's for callers that need compatibility, and [`Error`], the crate-level
+//! error every one of them converts into (for `?` in code that calls many operations).
+//!
+//! A variant that wraps an OS error returns it from `source()` and does not repeat its text
+//! in its own message, so a report that walks the chain (`anyhow`'s `{:#}`) prints each
+//! cause once.
 
 use std::io;
 
@@ -7,28 +12,96 @@ use ferrozmq_proto::pattern::ReqError;
 
 use crate::Message;
 
-/// libzmq-compatible errno values (Linux numbering; ZeroMQ's own codes for EFSM and ETERM).
+/// libzmq-compatible errno values: the platform's own (from `libc`), and ZeroMQ's own codes
+/// for EFSM and ETERM.
 pub mod errno {
     /// Resource temporarily unavailable.
-    pub const EAGAIN: i32 = 11;
+    pub const EAGAIN: i32 = libc::EAGAIN;
     /// Invalid argument.
-    pub const EINVAL: i32 = 22;
+    pub const EINVAL: i32 = libc::EINVAL;
     /// No such endpoint.
-    pub const ENOENT: i32 = 2;
+    pub const ENOENT: i32 = libc::ENOENT;
     /// Operation not supported by this socket type.
-    pub const ENOTSUP: i32 = 95;
+    pub const ENOTSUP: i32 = libc::ENOTSUP;
     /// Protocol (transport) not supported.
-    pub const EPROTONOSUPPORT: i32 = 93;
+    pub const EPROTONOSUPPORT: i32 = libc::EPROTONOSUPPORT;
     /// Address already in use.
-    pub const EADDRINUSE: i32 = 98;
+    pub const EADDRINUSE: i32 = libc::EADDRINUSE;
     /// Cannot assign requested address.
-    pub const EADDRNOTAVAIL: i32 = 99;
+    pub const EADDRNOTAVAIL: i32 = libc::EADDRNOTAVAIL;
     /// No route to the peer (ROUTER_MANDATORY).
-    pub const EHOSTUNREACH: i32 = 113;
-    /// Operation cannot be accomplished in current state (ZeroMQ's EFSM).
-    pub const EFSM: i32 = 156_384_763;
-    /// Context (or socket) was terminated (ZeroMQ's ETERM).
-    pub const ETERM: i32 = 156_384_765;
+    pub const EHOSTUNREACH: i32 = libc::EHOSTUNREACH;
+    /// Operation cannot be accomplished in current state (ZeroMQ's EFSM: `ZMQ_HAUSNUMERO`
+    /// + 51).
+    pub const EFSM: i32 = ZMQ_HAUSNUMERO + 51;
+    /// Context (or socket) was terminated (ZeroMQ's ETERM: `ZMQ_HAUSNUMERO` + 53).
+    pub const ETERM: i32 = ZMQ_HAUSNUMERO + 53;
+    /// The base of ZeroMQ's own error numbers (`zmq.h`).
+    const ZMQ_HAUSNUMERO: i32 = 156_384_712;
+}
+
+/// Any error of this crate: each per-operation error converts into it, so code that binds,
+/// connects, sends and receives can use `?` with one error type.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A context could not be made.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// An endpoint string is malformed.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// `bind` failed.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// `connect` failed.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// `unbind` or `disconnect` failed.
+    #[error(transparent)]
+    Detach(#[from] DetachError),
+    /// A send failed (the message is in the error).
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// A receive failed.
+    #[error(transparent)]
+    Recv(#[from] RecvError),
+    /// An option was refused.
+    #[error(transparent)]
+    Option(#[from] OptionError),
+    /// A poller operation failed.
+    #[error(transparent)]
+    Poll(#[from] crate::PollError),
+    /// A proxy stopped.
+    #[error(transparent)]
+    Proxy(#[from] crate::ProxyError),
+    /// A monitor receive returned no event.
+    #[error(transparent)]
+    Monitor(#[from] crate::MonitorRecvError),
+}
+
+impl Error {
+    /// libzmq-compatible errno of the underlying error.
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::Context(ContextError::Io(e)) => e.raw_os_error().unwrap_or(errno::EINVAL),
+            Error::Endpoint(EndpointError::UnknownTransport(_)) => errno::EPROTONOSUPPORT,
+            Error::Endpoint(_) => errno::EINVAL,
+            Error::Bind(e) => e.errno(),
+            Error::Connect(e) => e.errno(),
+            Error::Detach(e) => e.errno(),
+            Error::Send(e) => e.errno(),
+            Error::Recv(e) => e.errno(),
+            Error::Option(e) => e.errno(),
+            Error::Poll(_) | Error::Proxy(_) | Error::Monitor(_) => errno::EINVAL,
+        }
+    }
+}
+
+impl From<SendErrorKind> for Error {
+    fn from(kind: SendErrorKind) -> Error {
+        Error::Send(SendError::new(kind, Message::new()))
+    }
 }
 
 /// An endpoint string that cannot be used.
@@ -55,7 +128,7 @@ pub enum EndpointError {
 pub enum ContextError {
     /// The OS refused an epoll instance, an eventfd or a thread (out of descriptors, threads
     /// or memory).
-    #[error("cannot start the I/O thread: {0}")]
+    #[error("cannot start the I/O thread")]
     Io(#[source] io::Error),
 }
 
@@ -73,7 +146,7 @@ pub enum BindError {
     #[error("address not available: {0}")]
     AddrNotAvailable(String),
     /// Any other operating-system error.
-    #[error("bind failed: {0}")]
+    #[error("bind failed")]
     Io(#[source] io::Error),
     /// The socket was closed.
     #[error("socket is closed")]
@@ -294,4 +367,59 @@ pub enum OptionError {
     /// The socket was closed.
     #[error("socket is closed")]
     Closed,
+}
+
+impl OptionError {
+    /// libzmq-compatible errno: EINVAL for a refused option (as `zmq_setsockopt`), ETERM
+    /// on a closed socket.
+    pub fn errno(&self) -> i32 {
+        match self {
+            OptionError::InvalidValue(_) | OptionError::NotApplicable(_) => errno::EINVAL,
+            OptionError::Closed => errno::ETERM,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message of a chain, outermost first (what `anyhow`'s `{:#}` prints).
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut parts = vec![e.to_string()];
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            parts.push(c.to_string());
+            cause = c.source();
+        }
+        parts.join(": ")
+    }
+
+    #[test]
+    fn an_os_error_prints_once_in_the_chain() {
+        let os = || io::Error::from_raw_os_error(libc::ENOENT);
+        let text = os().to_string();
+        for e in [
+            Error::from(BindError::Io(os())),
+            Error::from(ContextError::Io(os())),
+            Error::from(crate::PollError::Io(os())),
+        ] {
+            let report = chain(&e);
+            assert_eq!(report.matches(&text).count(), 1, "{report}");
+        }
+        assert_eq!(chain(&BindError::Io(os())), format!("bind failed: {text}"));
+    }
+
+    #[test]
+    fn errno_values_are_the_platforms() {
+        assert_eq!(errno::EAGAIN, libc::EAGAIN);
+        assert_eq!(errno::EADDRINUSE, libc::EADDRINUSE);
+        // zmq.h: EFSM and ETERM are ZMQ_HAUSNUMERO + 51 and + 53.
+        assert_eq!(errno::EFSM, 156_384_763);
+        assert_eq!(errno::ETERM, 156_384_765);
+        let e = Error::from(OptionError::NotApplicable("ZMQ_ROUTER_MANDATORY"));
+        assert_eq!(e.errno(), libc::EINVAL);
+        let e = Error::from(BindError::AddrInUse("tcp://127.0.0.1:1".into()));
+        assert_eq!(e.errno(), libc::EADDRINUSE);
+    }
 }

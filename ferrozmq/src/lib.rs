@@ -19,6 +19,8 @@
 //! assert_eq!(&req.recv().unwrap().frames()[0][..], b"hello");
 //! ```
 
+#![deny(missing_docs)]
+
 mod context;
 mod endpoint;
 mod engine;
@@ -34,8 +36,8 @@ mod transport;
 pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{
-    BindError, ConnectError, ContextError, DetachError, EndpointError, OptionError, RecvError,
-    SendError, SendErrorKind,
+    BindError, ConnectError, ContextError, DetachError, EndpointError, Error, OptionError,
+    RecvError, SendError, SendErrorKind,
 };
 pub use ferrozmq_proto::pattern::ReqError;
 pub use ferrozmq_proto::{Capabilities, Frame, Message, Routing, SocketType, Subscriptions};

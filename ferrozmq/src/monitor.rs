@@ -300,7 +300,7 @@ impl MonitorEventKind {
     fn write_detail(&self, f: &mut fmt::Formatter<'_>, sep: &str) -> fmt::Result {
         match self {
             MonitorEventKind::ConnectRetried { interval } => {
-                write!(f, "{sep}next attempt in {interval:?}")
+                write!(f, "{sep}next attempt in {}", human_duration(*interval))
             }
             MonitorEventKind::BindFailed { error } | MonitorEventKind::AcceptFailed { error } => {
                 write!(f, "{sep}{error}")
@@ -530,6 +530,23 @@ fn stopped_event() -> MonitorEvent {
     MonitorEvent::new(MonitorEventKind::MonitorStopped, "", None)
 }
 
+/// A duration as people read it: `99 ms`, `1.5 s`, `250 µs` (whole milliseconds below ten
+/// seconds, tenths of a second above; never a dozen decimals).
+pub(crate) fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if d < Duration::from_millis(1) {
+        format!("{} µs", d.as_micros())
+    } else if ms < 10_000 {
+        format!("{ms} ms")
+    } else {
+        let tenths = ms / 100;
+        match tenths % 10 {
+            0 => format!("{} s", tenths / 10),
+            t => format!("{}.{t} s", tenths / 10),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,7 +667,7 @@ mod tests {
                 interval: Duration::from_millis(100)
             })
             .to_string(),
-            "connect retried tcp://127.0.0.1:5555: next attempt in 100ms"
+            "connect retried tcp://127.0.0.1:5555: next attempt in 100 ms"
         );
         assert_eq!(stopped_event().to_string(), "monitor stopped");
     }
@@ -660,5 +677,15 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<Monitor>();
         check::<MonitorEvent>();
+    }
+
+    #[test]
+    fn durations_print_as_people_read_them() {
+        let d = |us: u64| human_duration(Duration::from_micros(us));
+        assert_eq!(d(99_275), "99 ms");
+        assert_eq!(d(250), "250 µs");
+        assert_eq!(d(1_500_000), "1500 ms");
+        assert_eq!(d(12_000_000), "12 s");
+        assert_eq!(d(12_340_000), "12.3 s");
     }
 }

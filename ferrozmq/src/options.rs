@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error::OptionError;
+use crate::SocketType;
 
 /// Every option a socket carries. Read a snapshot with `Socket::options`.
 #[derive(Debug, Clone)]
@@ -250,6 +251,39 @@ impl SocketOption {
             SocketOption::InvertMatching(_) => "ZMQ_INVERT_MATCHING",
             SocketOption::Conflate(_) => "ZMQ_CONFLATE",
             SocketOption::MaxSubscriptions(_) => "FERROZMQ_MAX_SUBSCRIPTIONS",
+        }
+    }
+}
+
+impl SocketOption {
+    /// Whether the option applies to sockets of type `socket_type`; `Socket::set_option`
+    /// refuses one that does not with [`OptionError::NotApplicable`] (libzmq's EINVAL).
+    ///
+    /// The rule follows libzmq's split between generic options (`options_t::setsockopt`,
+    /// accepted by every type: HWMs, LINGER, ROUTING_ID, CONFLATE, ...) and the ones a socket
+    /// type handles itself (`xsetsockopt`): ROUTER_* on ROUTER, REQ_* on REQ, SUBSCRIBE on
+    /// SUB, XSUB and XPUB (XPUB_MANUAL), XPUB_* on PUB and XPUB (libzmq's PUB is an XPUB),
+    /// INVERT_MATCHING on the four publish-subscribe types. One deliberate difference: libzmq's
+    /// REP is built on its ROUTER and so takes ROUTER_MANDATORY and ROUTER_HANDOVER without
+    /// effect; ferrozmq refuses them there, since they would do nothing.
+    pub fn applies_to(&self, socket_type: SocketType) -> bool {
+        use SocketType::*;
+        match self {
+            SocketOption::RouterMandatory(_)
+            | SocketOption::RouterHandover(_)
+            | SocketOption::ConnectRoutingId(_) => socket_type == Router,
+            SocketOption::ReqRelaxed(_) | SocketOption::ReqCorrelate(_) => socket_type == Req,
+            SocketOption::Subscribe(_) | SocketOption::Unsubscribe(_) => {
+                matches!(socket_type, Sub | XSub | XPub)
+            }
+            SocketOption::XpubVerbose(_)
+            | SocketOption::XpubVerboser(_)
+            | SocketOption::XpubManual(_)
+            | SocketOption::XpubWelcomeMsg(_)
+            | SocketOption::XpubNodrop(_)
+            | SocketOption::MaxSubscriptions(_) => matches!(socket_type, Pub | XPub),
+            SocketOption::InvertMatching(_) => matches!(socket_type, Pub | XPub | Sub | XSub),
+            _ => true,
         }
     }
 }

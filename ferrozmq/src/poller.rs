@@ -132,7 +132,7 @@ pub enum PollError {
     #[error("item {0:?} is a file descriptor, which an async wait cannot poll")]
     FdInAsyncWait(PollerKey),
     /// Creating the wake channel or `poll(2)` failed.
-    #[error("poll failed: {0}")]
+    #[error("poll failed")]
     Io(#[from] io::Error),
 }
 

@@ -130,10 +130,10 @@ pub enum ProxySocket {
 #[non_exhaustive]
 pub enum ProxyError {
     /// A socket was closed (or its context terminated): libzmq's ETERM.
-    #[error("the proxy's {0:?} socket was closed")]
+    #[error("the proxy's {0} socket was closed")]
     Closed(ProxySocket),
     /// A receive failed for another reason (e.g. a REQ or REP used out of turn).
-    #[error("receive on the proxy's {socket:?} socket failed: {error}")]
+    #[error("receive on the proxy's {socket} socket failed: {error}")]
     Recv {
         /// Which socket.
         socket: ProxySocket,
@@ -141,7 +141,7 @@ pub enum ProxyError {
         error: RecvError,
     },
     /// A send failed for another reason than a full queue (which the proxy waits out).
-    #[error("send on the proxy's {socket:?} socket failed: {kind}")]
+    #[error("send on the proxy's {socket} socket failed: {kind}")]
     Send {
         /// Which socket.
         socket: ProxySocket,
@@ -151,6 +151,16 @@ pub enum ProxyError {
     /// The poller could not be created or failed.
     #[error(transparent)]
     Poll(#[from] PollError),
+}
+
+impl std::fmt::Display for ProxySocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProxySocket::Frontend => "frontend",
+            ProxySocket::Backend => "backend",
+            ProxySocket::Control => "control",
+        })
+    }
 }
 
 /// State the proxy shares with its `ProxyControl` handles.

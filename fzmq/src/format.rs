@@ -12,53 +12,102 @@ use ferrozmq::{Bytes, Message};
 /// The format rules, as shown in `--help`.
 pub(crate) const FORMAT_HELP: &str = "\
 Input and output:
-  stdin is read one message per line. Without --delimiter a line is one frame; with
-  --delimiter STR the line is split on STR into frames. An empty line is a message of one
-  empty frame.
+  stdin is read one message per line (-0: per NUL byte). The line is split into frames on
+  the --delimiter STR, or on TAB without one. An empty line is a message of one empty frame.
 
-  Received messages are printed one per line, their frames joined by the --delimiter, or
-  by a TAB without one.
+  Received messages are printed one per line (-0: each followed by a NUL byte), their
+  frames joined by the --delimiter, or by a TAB without one, so any printed line can be
+  pasted back as input.
 
-  A frame that is not printable text (not UTF-8, or with control characters, or containing
-  the separator, or itself of the form 0x<hex>) is printed as 0x and lower-case hex digits,
-  e.g. a ROUTER routing id 0x0080000001. An input frame written 0x and an even number of
-  hex digits is sent as those bytes, so any printed line can be pasted back, e.g.
-    fzmq router --bind 'tcp://*:5555' -d '|'   prints   0x0080000001||hello
-    and the input line                                  0x0080000001||world  replies.
+  A frame that is not printable text (not UTF-8, or with control characters -- with -0,
+  newlines are text --, or containing the separator, or itself of the form 0x<hex>) is
+  printed as 0x and lower-case hex digits, e.g. a ROUTER routing id 0x0080000001. An input
+  frame written 0x and an even number of hex digits is sent as those bytes, e.g.
+    fzmq router --bind 'tcp://*:5555'     prints   0x0080000001<TAB>hello
+    and the input line                             0x0080000001<TAB>world  replies.
 
-  --hex: every frame is read and written as hex digits (0x prefix optional on input).
+  --hex: every frame is read and written as hex digits (0x prefix optional on input); a
+  line that is not hex is not sent, and fzmq exits 1 at the end.
+
+  xpub and xsub: a subscription is written 0x01TOPIC and an unsubscription 0x00TOPIC, TOPIC
+  being a frame as above (text, or 0x<hex> for bytes): xpub prints its subscribers' this
+  way, and such a line on xsub's stdin subscribes (0x01 alone: to everything).
 
 Ending:
-  push, req and rep stop at the end of stdin (push waits up to --linger for queued messages
-  to go out, also to peers it has not reached yet). pull, and dealer, router and pair, which
-  keep receiving after stdin ends, run until --count messages have arrived or --timeout passes without one.
-  Exit status: 0 done, 1 runtime error (including --timeout), 2 bad arguments.";
+  push, pub, req and rep stop at the end of stdin; every type waits up to --linger for
+  queued messages to go out (also to peers not reached yet), and exits 1 saying how many
+  were not delivered when LINGER expires first. pull and sub, and dealer, router, pair, xpub
+  and xsub, which keep receiving after stdin ends, run until --count messages have arrived
+  or --timeout passes without one (with --exit-on-eof: exit 0 once stdin has ended and
+  --timeout passed without a message). Ctrl-C closes the socket with its LINGER, flushing
+  what was queued (a second Ctrl-C exits at once).
+  Exit status: 0 done, 1 runtime error (including --timeout and undelivered messages),
+  2 bad arguments, 130 interrupted (Ctrl-C).";
 
-/// How frames are laid out on a line: the delimiter and whether every frame is hex.
+/// How frames are laid out on a line: the delimiter, whether every frame is hex, what ends a
+/// message (newline, or NUL with `-0`), and whether subscriptions are written `0x01TOPIC`.
 #[derive(Debug, Clone)]
 pub(crate) struct Framing {
     delimiter: Option<Vec<u8>>,
     hex: bool,
+    terminator: u8,
+    subscriptions: bool,
 }
 
 /// Separator between printed frames when no delimiter is given.
 const DEFAULT_SEPARATOR: &[u8] = b"\t";
 
 impl Framing {
-    /// A delimiter of `None` (or an empty one) means a line is one frame.
+    /// A delimiter of `None` (or an empty one) means frames are separated by TAB.
     pub(crate) fn new(delimiter: Option<&str>, hex: bool) -> Framing {
         let delimiter = delimiter
             .filter(|d| !d.is_empty())
             .map(|d| d.as_bytes().to_vec());
-        Framing { delimiter, hex }
+        Framing {
+            delimiter,
+            hex,
+            terminator: b'\n',
+            subscriptions: false,
+        }
+    }
+
+    /// Messages end with a NUL byte instead of a newline (`-0`): frames may contain newlines.
+    pub(crate) fn nul_terminated(mut self) -> Framing {
+        self.terminator = 0;
+        self
+    }
+
+    /// Single-frame messages that start with byte 1 or 0 are written `0x01TOPIC` /
+    /// `0x00TOPIC` (xpub and xsub).
+    pub(crate) fn with_subscriptions(mut self) -> Framing {
+        self.subscriptions = true;
+        self
+    }
+
+    /// The byte that ends a message on input and output.
+    pub(crate) fn terminator(&self) -> u8 {
+        self.terminator
+    }
+
+    /// Removes the terminator (and a CR before a newline) from the end of an input record.
+    pub(crate) fn strip_end(&self, line: &mut Vec<u8>) {
+        if self.terminator == b'\n' {
+            strip_line_end(line);
+        } else if line.last() == Some(&self.terminator) {
+            line.pop();
+        }
+    }
+
+    fn separator(&self) -> &[u8] {
+        self.delimiter.as_deref().unwrap_or(DEFAULT_SEPARATOR)
     }
 
     /// Parses one input line (without its line ending) into a message.
     pub(crate) fn parse_line(&self, line: &[u8]) -> Result<Message, FrameError> {
-        let fields: Vec<&[u8]> = match &self.delimiter {
-            Some(d) => split(line, d),
-            None => vec![line],
-        };
+        if let Some(msg) = self.parse_subscription(line) {
+            return Ok(msg);
+        }
+        let fields = split(line, self.separator());
         fields
             .into_iter()
             .enumerate()
@@ -74,24 +123,53 @@ impl Framing {
             .collect()
     }
 
+    /// `0x01TOPIC` / `0x00TOPIC` as a subscription message, when subscriptions are on and the
+    /// line is one field (hex mode needs no special form: `01...` is already the bytes).
+    fn parse_subscription(&self, line: &[u8]) -> Option<Message> {
+        if !self.subscriptions || self.hex || contains(line, self.separator()) {
+            return None;
+        }
+        let (flag, topic) = match line.get(..4)? {
+            b"0x01" => (1u8, &line[4..]),
+            b"0x00" => (0u8, &line[4..]),
+            _ => return None,
+        };
+        let mut frame = vec![flag];
+        frame.extend_from_slice(&parse_text_frame(topic));
+        Some(Message::from(Bytes::from(frame)))
+    }
+
     /// Formats a message as one output line, without the trailing newline.
     pub(crate) fn format(&self, msg: &Message) -> Vec<u8> {
-        let sep = self.delimiter.as_deref().unwrap_or(DEFAULT_SEPARATOR);
+        let sep = self.separator();
         let mut out = Vec::with_capacity(msg.byte_len() + msg.len() * sep.len());
+        if let [frame] = msg.frames() {
+            if let (true, false, Some(&flag @ (0 | 1))) =
+                (self.subscriptions, self.hex, frame.first())
+            {
+                out.extend_from_slice(if flag == 1 { b"0x01" } else { b"0x00" });
+                self.push_frame(&mut out, &frame[1..], sep);
+                return out;
+            }
+        }
         for (i, frame) in msg.frames().iter().enumerate() {
             if i > 0 {
                 out.extend_from_slice(sep);
             }
-            if self.hex {
-                push_hex(&mut out, frame);
-            } else if prints_as_text(frame, sep) {
-                out.extend_from_slice(frame);
-            } else {
-                out.extend_from_slice(b"0x");
-                push_hex(&mut out, frame);
-            }
+            self.push_frame(&mut out, frame, sep);
         }
         out
+    }
+
+    fn push_frame(&self, out: &mut Vec<u8>, frame: &[u8], sep: &[u8]) {
+        if self.hex {
+            push_hex(out, frame);
+        } else if prints_as_text(frame, sep, self.terminator) {
+            out.extend_from_slice(frame);
+        } else {
+            out.extend_from_slice(b"0x");
+            push_hex(out, frame);
+        }
     }
 }
 
@@ -133,12 +211,14 @@ pub(crate) fn strip_line_end(line: &mut Vec<u8>) {
     }
 }
 
-/// Whether a frame can be printed as itself and read back unchanged.
-fn prints_as_text(frame: &[u8], sep: &[u8]) -> bool {
+/// Whether a frame can be printed as itself and read back unchanged. With NUL-terminated
+/// messages (`-0`), newlines are text.
+fn prints_as_text(frame: &[u8], sep: &[u8], terminator: u8) -> bool {
     let Ok(text) = std::str::from_utf8(frame) else {
         return false;
     };
-    !text.chars().any(char::is_control) && !contains(frame, sep) && !is_hex_literal(frame)
+    let control = |c: char| c.is_control() && !(terminator == 0 && (c == '\n' || c == '\r'));
+    !text.chars().any(control) && !contains(frame, sep) && !is_hex_literal(frame)
 }
 
 /// `0x` followed by an even, non-zero number of hex digits.
@@ -230,10 +310,50 @@ mod tests {
     }
 
     #[test]
-    fn without_delimiter_a_line_is_one_frame() {
+    fn without_delimiter_a_line_splits_on_tab() {
         let f = Framing::new(None, false);
         let m = f.parse_line(b"hello|world one").unwrap();
         assert_eq!(frames(&m), [b"hello|world one"]);
+        let m = f.parse_line(b"0x0080000001\t\thi").unwrap();
+        assert_eq!(frames(&m), [&[0, 0x80, 0, 0, 1][..], b"", b"hi"]);
+        // What is printed reads back as the same frames.
+        assert_eq!(f.parse_line(&f.format(&m)).unwrap(), m);
+    }
+
+    #[test]
+    fn subscriptions_are_0x01_topic_both_ways() {
+        let f = Framing::new(None, false).with_subscriptions();
+        for (line, frame) in [
+            (&b"0x01weather"[..], &b"\x01weather"[..]),
+            (b"0x00weather", b"\x00weather"),
+            (b"0x01", b"\x01"),
+            (b"0x010xff00", b"\x01\xff\x00"),
+            (b"0x01ab", b"\x01ab"),
+        ] {
+            let m = f.parse_line(line).unwrap();
+            assert_eq!(frames(&m), [frame], "{line:?}");
+            assert_eq!(f.format(&m), line);
+        }
+        // Without the flag, 0x01weather is text.
+        let plain = Framing::new(None, false);
+        assert_eq!(
+            frames(&plain.parse_line(b"0x01weather").unwrap()),
+            [b"0x01weather"]
+        );
+    }
+
+    #[test]
+    fn nul_terminated_messages_keep_newlines_as_text() {
+        let f = Framing::new(None, false).nul_terminated();
+        let m = msg(&[b"two\nlines"]);
+        assert_eq!(f.format(&m), b"two\nlines");
+        let mut rec = b"a\nb\0".to_vec();
+        f.strip_end(&mut rec);
+        assert_eq!(rec, b"a\nb");
+        assert_eq!(
+            Framing::new(None, false).format(&m),
+            b"0x74776f0a6c696e6573"
+        );
     }
 
     #[test]
@@ -257,7 +377,10 @@ mod tests {
     #[test]
     fn empty_delimiter_means_none() {
         let f = Framing::new(Some(""), false);
-        assert_eq!(frames(&f.parse_line(b"a b").unwrap()), [b"a b"]);
+        assert_eq!(
+            frames(&f.parse_line(b"a b\tc").unwrap()),
+            [&b"a b"[..], b"c"]
+        );
     }
 
     #[test]

@@ -1,15 +1,22 @@
 //! `fzmq`: the ferrozmq command-line tool. A socket of any type wired to stdin/stdout
-//! (`socket_cmd`), with the line format in `format`, and a benchmark suite (`bench`).
+//! (`socket_cmd`), with the line format in `format` and `--option` in `option_parse`, a
+//! proxy (`proxy_cmd`), and a benchmark suite (`bench`).
 //!
-//! Exit codes: 0 success, 1 runtime error (including `--timeout`), 2 bad arguments.
+//! Every socket type shares one argument struct; [`command`] hides from each type's `--help`
+//! the arguments that do not apply to it (which `socket_cmd` also refuses, exit 2).
+//!
+//! Exit codes: 0 success, 1 runtime error (including `--timeout` and undelivered messages),
+//! 2 bad arguments, 130 interrupted.
 
 use std::process;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ferrozmq::SocketType;
 
 mod bench;
 mod format;
+mod option_parse;
 mod proxy_cmd;
 mod socket_cmd;
 
@@ -74,12 +81,19 @@ enum Command {
     /// Run a proxy between two sockets (zmq_proxy), e.g.
     /// --frontend router:bind:tcp://127.0.0.1:5559 --backend dealer:bind:tcp://127.0.0.1:5560.
     Proxy(proxy_cmd::ProxyArgs),
+    /// Send a command to a proxy's control socket (PAUSE, RESUME, TERMINATE, STATISTICS)
+    /// and print the reply; STATISTICS prints as named numbers.
+    ProxyControl(proxy_cmd::ControlArgs),
     /// Measure throughput (PUSH/PULL) and latency (REQ/REP) in this process.
     Bench(bench::BenchArgs),
+    /// Print a shell completion script: fzmq completions bash > /etc/bash_completion.d/fzmq
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The socket types fzmq has a subcommand for.
-#[cfg(test)]
 const SOCKET_TYPES: &[SocketType] = &[
     SocketType::Pair,
     SocketType::Req,
@@ -106,24 +120,76 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// The command line, with each socket type's `--help` listing only the arguments that apply
+/// to it.
+fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for &t in SOCKET_TYPES {
+        let name = socket_cmd::type_name(t);
+        let ids: Vec<String> = cmd
+            .find_subcommand(&name)
+            .map(|sub| {
+                sub.get_arguments()
+                    .map(|a| a.get_id().to_string())
+                    .filter(|id| !socket_cmd::applies(id, t))
+                    .collect()
+            })
+            .unwrap_or_default();
+        cmd = cmd.mut_subcommand(&name, |mut sub| {
+            for id in &ids {
+                sub = sub.mut_arg(id, |a| a.hide(true));
+            }
+            sub
+        });
+    }
+    cmd
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let socket = |t: SocketType, args| {
+        let sub = matches.subcommand().map(|(_, m)| m);
+        match sub.map(|m| socket_cmd::refuse_inapplicable(t, m)) {
+            Some(Err(e)) => Err(e),
+            _ => socket_cmd::run(t, args),
+        }
+    };
     let outcome = match cli.command {
-        Command::Pair(args) => socket_cmd::run(SocketType::Pair, args),
-        Command::Req(args) => socket_cmd::run(SocketType::Req, args),
-        Command::Rep(args) => socket_cmd::run(SocketType::Rep, args),
-        Command::Dealer(args) => socket_cmd::run(SocketType::Dealer, args),
-        Command::Router(args) => socket_cmd::run(SocketType::Router, args),
-        Command::Push(args) => socket_cmd::run(SocketType::Push, args),
-        Command::Pull(args) => socket_cmd::run(SocketType::Pull, args),
-        Command::Pub(args) => socket_cmd::run(SocketType::Pub, args),
-        Command::Sub(args) => socket_cmd::run(SocketType::Sub, args),
-        Command::Xpub(args) => socket_cmd::run(SocketType::XPub, args),
-        Command::Xsub(args) => socket_cmd::run(SocketType::XSub, args),
+        Command::Pair(args) => socket(SocketType::Pair, args),
+        Command::Req(args) => socket(SocketType::Req, args),
+        Command::Rep(args) => socket(SocketType::Rep, args),
+        Command::Dealer(args) => socket(SocketType::Dealer, args),
+        Command::Router(args) => socket(SocketType::Router, args),
+        Command::Push(args) => socket(SocketType::Push, args),
+        Command::Pull(args) => socket(SocketType::Pull, args),
+        Command::Pub(args) => socket(SocketType::Pub, args),
+        Command::Sub(args) => socket(SocketType::Sub, args),
+        Command::Xpub(args) => socket(SocketType::XPub, args),
+        Command::Xsub(args) => socket(SocketType::XSub, args),
         Command::Proxy(args) => proxy_cmd::run(args),
+        Command::ProxyControl(args) => proxy_cmd::control(args),
         Command::Bench(args) => bench::run(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command(), "fzmq", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)
+                .map_err(|e| anyhow::anyhow!(e).context("cannot write to stdout"))
+        }
     };
     exit_with(outcome)
+}
+
+/// A duration as people read it: `500 ms`, `2.5 s`.
+pub(crate) fn human_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        match d.subsec_micros() % 1000 {
+            0 => format!("{} ms", d.as_millis()),
+            _ => format!("{:.1} ms", d.as_secs_f64() * 1000.0),
+        }
+    } else {
+        format!("{} s", (d.as_secs_f64() * 10.0).round() / 10.0)
+    }
 }
 
 /// Prints the error, if any, and exits with its code (2 for usage errors, else 1).
@@ -144,11 +210,19 @@ fn exit_with(outcome: anyhow::Result<()>) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_valid() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn durations_print_as_people_read_them() {
+        assert_eq!(human_duration(Duration::from_millis(500)), "500 ms");
+        assert_eq!(human_duration(Duration::from_millis(2500)), "2.5 s");
+        assert_eq!(human_duration(Duration::from_secs(3)), "3 s");
+        assert_eq!(human_duration(Duration::from_millis(12_500)), "12.5 s");
+        assert_eq!(human_duration(Duration::from_micros(1500)), "1.5 ms");
     }
 
     #[test]

@@ -8,20 +8,29 @@
 //!
 //! `--monitor` prints the socket's monitor events on stderr (`monitor: EVENT`) from a thread
 //! of their own; the process waits for the last one (`monitor stopped`) before exiting.
+//!
+//! Every option is defined once, in [`SocketArgs`]; which ones a type takes is [`applies`]
+//! (the library's own table, [`SocketOption::applies_to`], for socket options). `main` hides
+//! the others from that type's `--help` and [`refuse_inapplicable`] refuses them (exit 2).
+//!
+//! Undelivered messages: when the socket is closed, the context terminates (waiting up to
+//! LINGER), then [`Socket::queued_outgoing`] tells how many messages were left in the queues
+//! of the peers this socket connected to; more than none is an error (exit 1).
 
 use std::io::{self, BufRead, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _, Result};
-use clap::{ArgGroup, Args};
+use clap::{ArgGroup, ArgMatches, Args};
 use ferrozmq::{
     BindError, ConnectError, Context, Message, RecvError, SendErrorKind, Socket, SocketOption,
     SocketType,
 };
 
-use crate::format::{strip_line_end, Framing};
+use crate::format::Framing;
 use crate::UsageError;
 
 /// Arguments shared by every socket type.
@@ -64,6 +73,27 @@ pub(crate) struct SocketArgs {
     /// ...) on stderr, one per line, as `monitor: EVENT`.
     #[arg(long)]
     monitor: bool,
+
+    /// Messages end with a NUL byte, not a newline, on stdin and stdout (frames may then
+    /// contain newlines as text), as `find -print0` and `xargs -0`.
+    #[arg(short = '0', long = "null")]
+    nul: bool,
+
+    /// Exit once stdin has ended and --timeout has passed without a message (exit 0), or
+    /// at once without --timeout. For dealer, router, pair, xpub and xsub.
+    #[arg(long)]
+    exit_on_eof: bool,
+
+    /// pub: before sending, wait until N subscriptions have arrived (the socket is an XPUB
+    /// with XPUB_VERBOSE underneath, so each subscriber's subscriptions count; fails after
+    /// --timeout).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    wait_subscribers: Option<u64>,
+
+    /// pub, xpub: wait SECS after connecting and binding before sending the first message
+    /// (subscribers that are connecting get time to subscribe). Fractions allowed: 0.5.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    delay: Option<Duration>,
 
     #[command(flatten)]
     options: OptionArgs,
@@ -156,6 +186,12 @@ struct OptionArgs {
     /// [default: 100000] (pub, xpub).
     #[arg(long, value_name = "N")]
     max_subscriptions: Option<usize>,
+    /// Any socket option, as libzmq names it (with or without ZMQ_, any case) and with
+    /// libzmq's units: -o SNDHWM=10, -o linger=0, -o ZMQ_SUBSCRIBE=0x01ff (repeatable;
+    /// applied after the options above). `-o help` lists them.
+    #[arg(short = 'o', long = "option", value_name = "NAME=VALUE",
+          value_parser = crate::option_parse::parse_option)]
+    option: Vec<SocketOption>,
 }
 
 /// What a socket type does with stdin and stdout.
@@ -196,22 +232,84 @@ impl Role {
     }
 }
 
+/// Which `fzmq TYPE` arguments apply to a type, by argument id. Socket options ask the
+/// library's table; the tool's own flags follow the type's [`Role`]. Ids not listed apply to
+/// every type.
+pub(crate) fn applies(id: &str, socket_type: SocketType) -> bool {
+    use SocketType::*;
+    let role = Role::of(socket_type);
+    let option = |o: SocketOption| o.applies_to(socket_type);
+    match id {
+        "echo" => role.is_some_and(Role::can_echo),
+        "exit_on_eof" => role == Some(Role::Duplex),
+        "wait_subscribers" => socket_type == Pub,
+        "delay" => matches!(socket_type, Pub | XPub),
+        // The tool subscribes XSUB through stdin lines; --subscribe is for SUB and XSUB.
+        "subscribe" => matches!(socket_type, Sub | XSub),
+        "identity" => option(SocketOption::RoutingId(ferrozmq::Bytes::new())),
+        "router_mandatory" => option(SocketOption::RouterMandatory(true)),
+        "req_relaxed" => option(SocketOption::ReqRelaxed(true)),
+        "req_correlate" => option(SocketOption::ReqCorrelate(true)),
+        "xpub_verbose" => option(SocketOption::XpubVerbose(true)),
+        "xpub_verboser" => option(SocketOption::XpubVerboser(true)),
+        "xpub_nodrop" => option(SocketOption::XpubNodrop(true)),
+        "xpub_welcome_msg" => option(SocketOption::XpubWelcomeMsg(None)),
+        "max_subscriptions" => option(SocketOption::MaxSubscriptions(None)),
+        "invert_matching" => option(SocketOption::InvertMatching(true)),
+        _ => true,
+    }
+}
+
+/// Refuses (exit 2) every argument given on the command line that does not apply to the type.
+pub(crate) fn refuse_inapplicable(socket_type: SocketType, matches: &ArgMatches) -> Result<()> {
+    for id in matches.ids() {
+        let id = id.as_str();
+        let given = matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+        if given && !applies(id, socket_type) {
+            return Err(UsageError(format!(
+                "--{} does not apply to {}",
+                id.replace('_', "-"),
+                type_name(socket_type)
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A socket type as users write it: `rep`, not `Rep` or `REP`.
+pub(crate) fn type_name(socket_type: SocketType) -> String {
+    socket_type.name().to_ascii_lowercase()
+}
+
 /// Runs `fzmq TYPE`; returns only on a setup error (the session itself ends the process).
 pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
-    let role = Role::of(socket_type)
-        .ok_or_else(|| UsageError(format!("socket type {socket_type} is not supported yet")))?;
-    if args.echo && !role.can_echo() {
-        return Err(UsageError(format!(
-            "--echo needs a socket type that receives and replies (rep, router, dealer, pair, \
-             xpub, xsub), not {}",
-            socket_type.name().to_ascii_lowercase()
+    let role = Role::of(socket_type).ok_or_else(|| {
+        UsageError(format!(
+            "socket type {} is not supported yet",
+            type_name(socket_type)
         ))
-        .into());
-    }
+    })?;
     let ctx = Context::new();
-    let socket = ctx.socket(socket_type);
+    // `pub --wait-subscribers`: an XPUB sends as a PUB does and also shows subscriptions.
+    let wait_subscribers = args
+        .wait_subscribers
+        .filter(|_| socket_type == SocketType::Pub);
+    let actual_type = match wait_subscribers {
+        Some(_) => SocketType::XPub,
+        None => socket_type,
+    };
+    let socket = ctx.socket(actual_type);
     let monitor = args.monitor.then(|| MonitorPrinter::start(&socket));
-    if let Err(e) = set_up(&socket, &args) {
+    let set_up = set_up(&socket, socket_type, &args).and_then(|()| {
+        if wait_subscribers.is_some() {
+            socket
+                .set_option(SocketOption::XpubVerbose(true))
+                .context("cannot set ZMQ_XPUB_VERBOSE")?;
+        }
+        Ok(())
+    });
+    if let Err(e) = set_up {
         // Let the monitor print why (a bind failure) before the error ends the process.
         if let Some(printer) = &monitor {
             let _ = socket.set_option(SocketOption::Linger(Some(Duration::ZERO)));
@@ -221,21 +319,40 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
         }
         return Err(e);
     }
-    if socket_type == SocketType::Router && args.delimiter.is_none() && !args.echo && !args.hex {
+    if socket_type == SocketType::Router && !args.echo && !args.hex {
         eprintln!(
-            "note: a router needs a routing-id frame before the body: use --delimiter to send \
-             multi-frame lines, e.g. -d '|' and 0x0080000001|reply"
+            "note: a router needs a routing-id frame before the body: write ID, TAB (or the \
+             --delimiter), BODY, e.g. 0x0080000001<TAB>reply"
         );
     }
 
+    let mut framing = Framing::new(args.delimiter.as_deref(), args.hex);
+    if args.nul {
+        framing = framing.nul_terminated();
+    }
+    if matches!(socket_type, SocketType::XPub | SocketType::XSub) {
+        framing = framing.with_subscriptions();
+    }
     let session = Session {
         ctx,
         socket,
         monitor,
-        framing: Framing::new(args.delimiter.as_deref(), args.hex),
+        framing,
         count: args.count,
         timeout: args.timeout,
+        linger: args.options.linger,
+        exit_on_eof: args.exit_on_eof,
+        stdin_ended: Arc::new(AtomicBool::new(false)),
     };
+    session.handle_ctrl_c();
+    if let Some(n) = wait_subscribers {
+        if let Err(e) = session.wait_for_subscriptions(n) {
+            session.finish(Err(e));
+        }
+    }
+    if let Some(delay) = args.delay {
+        thread::sleep(delay);
+    }
     let outcome = match (role, args.echo) {
         (_, true) => session.echo(),
         (Role::SendOnly, _) => session.send_stdin(),
@@ -248,12 +365,11 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
 }
 
 /// Options, binds and connects, in that order.
-fn set_up(socket: &Socket, args: &SocketArgs) -> Result<()> {
+fn set_up(socket: &Socket, socket_type: SocketType, args: &SocketArgs) -> Result<()> {
     let mut options = args.options.to_socket_options()?;
-    // A subscriber given no --subscribe takes everything.
-    let subscriber =
-        socket.socket_type().capabilities().subscriptions == ferrozmq::Subscriptions::Subscriber;
-    if subscriber && args.options.subscribe.is_empty() {
+    // A SUB given no --subscribe takes everything; an XSUB subscribes only when told (a
+    // 0x01TOPIC line, or --subscribe).
+    if socket_type == SocketType::Sub && args.options.subscribe.is_empty() {
         options.push(SocketOption::Subscribe(ferrozmq::Bytes::new()));
     }
     for option in options {
@@ -319,7 +435,40 @@ struct Session {
     framing: Framing,
     count: Option<u64>,
     timeout: Option<Duration>,
+    /// `--linger` as given, for the undelivered-messages report.
+    linger: Option<i64>,
+    exit_on_eof: bool,
+    /// Set by the stdin thread at end of input (`--exit-on-eof`).
+    stdin_ended: Arc<AtomicBool>,
 }
+
+/// Lines of stdin that could not be sent (bad hex): reported as they come, and the exit
+/// status is 1 at the end. What was queued is still flushed.
+#[derive(Debug)]
+struct BadInput(u64);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 input line was not sent (see above)"),
+            n => write!(f, "{n} input lines were not sent (see above)"),
+        }
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Ctrl-C: the socket was closed with its LINGER; exit 130 as shells expect.
+#[derive(Debug)]
+struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 impl Session {
     /// push: send each line; stop at EOF or after `--count` messages.
@@ -333,7 +482,7 @@ impl Session {
             self.send(msg)?;
             sent += 1;
         }
-        Ok(())
+        input.result()
     }
 
     /// pull: print what arrives until `--count`.
@@ -358,7 +507,7 @@ impl Session {
             self.print(&self.recv()?)?;
             replies += 1;
         }
-        Ok(())
+        input.result()
     }
 
     /// rep: per request, print it and answer with the next line. Stops at EOF.
@@ -373,7 +522,7 @@ impl Session {
             self.send(reply)?;
             replied += 1;
         }
-        Ok(())
+        input.result()
     }
 
     /// --echo: print each message and send it back unchanged.
@@ -388,8 +537,10 @@ impl Session {
         Ok(())
     }
 
-    /// dealer, router, pair: a reader thread prints while this thread sends stdin on the same
-    /// socket. At EOF the reader goes on until `--count` or `--timeout` ends the process.
+    /// dealer, router, pair, xpub, xsub: a reader thread prints while this thread sends stdin
+    /// on the same socket. At EOF the reader goes on until `--count` or `--timeout` ends the
+    /// process; with `--exit-on-eof`, a `--timeout` without a message after EOF is the end
+    /// (exit 0), and without `--timeout` EOF is.
     fn duplex(&self) -> Result<()> {
         let reader = self.clone();
         let handle = thread::spawn(move || {
@@ -405,9 +556,59 @@ impl Session {
                 Err(e) => return Err(send_error(e.kind(), self.timeout)),
             }
         }
+        if self.exit_on_eof {
+            self.stdin_ended.store(true, Ordering::Release);
+            if self.timeout.is_none() {
+                return input.result();
+            }
+        }
+        input.result()?;
         match handle.join() {
             Ok(()) => Ok(()),
             Err(_) => Err(anyhow!("the receiving thread panicked")),
+        }
+    }
+
+    /// `pub --wait-subscribers N`: reads subscription notices until N have arrived.
+    fn wait_for_subscriptions(&self, n: u64) -> Result<()> {
+        let mut seen = 0;
+        while seen < n {
+            let msg = self
+                .socket
+                .recv_timeout(self.timeout)
+                .map_err(|e| match e {
+                    RecvError::Timeout => anyhow!(
+                        "timed out: {seen} of {n} subscriptions arrived within {}",
+                        timeout_text(self.timeout.unwrap_or_default())
+                    ),
+                    e => anyhow!(e).context("waiting for subscribers failed"),
+                })?;
+            if msg.frames().first().and_then(|f| f.first()) == Some(&1) {
+                seen += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ctrl-C: the first closes the socket with its LINGER and exits 130 (or 1 if messages
+    /// were left undelivered); a second exits at once.
+    fn handle_ctrl_c(&self) {
+        static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+        let session = self.clone();
+        let installed = ctrlc::set_handler(move || {
+            if INTERRUPTED.swap(true, Ordering::AcqRel) {
+                std::process::exit(130);
+            }
+            let queued = session.socket.queued_outgoing();
+            eprintln!(
+                "fzmq: interrupted: closing the socket, {queued} queued message{} to flush \
+                 (up to LINGER; Ctrl-C again to quit now)",
+                if queued == 1 { "" } else { "s" }
+            );
+            session.finish(Err(Interrupted.into()));
+        });
+        if let Err(e) = installed {
+            eprintln!("fzmq: cannot handle Ctrl-C ({e}); it will drop queued messages");
         }
     }
 
@@ -422,35 +623,49 @@ impl Session {
     }
 
     fn recv(&self) -> Result<Message> {
-        self.socket
-            .recv_timeout(self.timeout)
-            .map_err(|e| match (e, self.timeout) {
-                (RecvError::Timeout, Some(t)) => {
-                    anyhow!("timed out: no message received within {}", secs(t))
-                }
-                (e, _) => anyhow!(e).context("receive failed"),
-            })
+        let outcome = self.socket.recv_timeout(self.timeout);
+        match (outcome, self.timeout) {
+            (Ok(msg), _) => Ok(msg),
+            (Err(RecvError::Timeout), _)
+                if self.exit_on_eof && self.stdin_ended.load(Ordering::Acquire) =>
+            {
+                Err(EndOfSession.into())
+            }
+            (Err(RecvError::Timeout), Some(t)) => Err(anyhow!(
+                "timed out: no message received within {}",
+                timeout_text(t)
+            )),
+            (Err(e), _) => Err(anyhow!(e).context("receive failed")),
+        }
     }
 
     fn print(&self, msg: &Message) -> Result<()> {
         let mut line = self.framing.format(msg);
-        line.push(b'\n');
+        line.push(self.framing.terminator());
         // stdout is line-buffered, so each message is visible as soon as it is printed.
-        io::stdout()
-            .lock()
-            .write_all(&line)
+        let mut out = io::stdout().lock();
+        out.write_all(&line)
+            .and_then(|()| out.flush())
             .context("cannot write to stdout")
     }
 
     /// Ends the process: closes the socket, waits up to LINGER for queued messages to go out
-    /// (this is what makes `push --count N` flushed; skipped on failure), then exits with the
-    /// outcome. The first
+    /// (skipped on failure, but not for bad input lines or Ctrl-C: what was queued still goes),
+    /// reports messages LINGER cut off (exit 1), then exits with the outcome. The first
     /// thread to call it wins; a second one blocks until the process is gone.
     fn finish(&self, outcome: Result<()>) -> ! {
         static FINISHING: Mutex<()> = Mutex::new(());
         let _only_once = FINISHING.lock();
         let _ = io::stdout().flush();
-        if outcome.is_err() {
+        let outcome = match outcome {
+            Err(e) if e.is::<EndOfSession>() => Ok(()),
+            other => other,
+        };
+        let flush = match &outcome {
+            Ok(()) => true,
+            Err(e) => e.is::<BadInput>() || e.is::<Interrupted>(),
+        };
+        if !flush {
             // Failing: do not hold the exit for LINGER over messages nobody is waiting for.
             let _ = self
                 .socket
@@ -461,17 +676,50 @@ impl Session {
         if let Some(printer) = &self.monitor {
             printer.wait();
         }
-        crate::exit_with(outcome)
+        let left = self.socket.queued_outgoing();
+        let outcome = if flush && left > 0 {
+            if let Err(e) = &outcome {
+                eprintln!("fzmq: {e:#}");
+            }
+            let linger = match self.linger {
+                Some(ms) if ms >= 0 => format!("--linger {ms} ms"),
+                _ => "LINGER".to_owned(),
+            };
+            Err(anyhow!(
+                "{left} message{} not delivered: {linger} expired first",
+                if left == 1 { " was" } else { "s were" }
+            ))
+        } else {
+            outcome
+        };
+        match outcome {
+            Err(e) if e.is::<Interrupted>() => std::process::exit(130),
+            other => crate::exit_with(other),
+        }
     }
 }
 
-/// Messages read from stdin, one per line. Lines that do not parse (bad hex) are reported
-/// and skipped, so a typo does not end an interactive session.
+/// `--exit-on-eof`: the time-out after the end of input is the normal end (exit 0).
+#[derive(Debug)]
+struct EndOfSession;
+
+impl std::fmt::Display for EndOfSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("end of input")
+    }
+}
+
+impl std::error::Error for EndOfSession {}
+
+/// Messages read from stdin, one per line (per NUL with `-0`). Lines that do not parse (bad
+/// hex) are reported and skipped, so a typo does not end an interactive session, and counted:
+/// [`Input::result`] makes them an error at the end.
 struct Input<'a> {
     stdin: io::StdinLock<'static>,
     framing: &'a Framing,
     line: Vec<u8>,
     line_no: u64,
+    bad: u64,
 }
 
 impl<'a> Input<'a> {
@@ -481,6 +729,7 @@ impl<'a> Input<'a> {
             framing,
             line: Vec::new(),
             line_no: 0,
+            bad: 0,
         }
     }
 
@@ -490,17 +739,28 @@ impl<'a> Input<'a> {
             self.line.clear();
             let n = self
                 .stdin
-                .read_until(b'\n', &mut self.line)
+                .read_until(self.framing.terminator(), &mut self.line)
                 .context("cannot read stdin")?;
             if n == 0 {
                 return Ok(None);
             }
             self.line_no += 1;
-            strip_line_end(&mut self.line);
+            self.framing.strip_end(&mut self.line);
             match self.framing.parse_line(&self.line) {
                 Ok(msg) => return Ok(Some(msg)),
-                Err(e) => eprintln!("fzmq: line {} not sent: {e}", self.line_no),
+                Err(e) => {
+                    self.bad += 1;
+                    eprintln!("fzmq: line {} not sent: {e}", self.line_no);
+                }
             }
+        }
+    }
+
+    /// An error if any line was not sent.
+    fn result(&self) -> Result<()> {
+        match self.bad {
+            0 => Ok(()),
+            n => Err(BadInput(n).into()),
         }
     }
 }
@@ -585,6 +845,7 @@ impl OptionArgs {
         opts.extend(self.subscribe.iter().map(|prefix| {
             SocketOption::Subscribe(crate::format::parse_text_frame(prefix.as_bytes()))
         }));
+        opts.extend(self.option.iter().cloned());
         Ok(opts)
     }
 }
@@ -597,17 +858,21 @@ fn non_negative_ms(v: i64) -> Option<Duration> {
 fn send_error(kind: SendErrorKind, timeout: Option<Duration>) -> anyhow::Error {
     match (kind, timeout) {
         (SendErrorKind::Timeout, Some(t)) => {
-            anyhow!("timed out: no peer took the message within {}", secs(t))
+            anyhow!(
+                "timed out: no peer took the message within {}",
+                timeout_text(t)
+            )
         }
         (kind, _) => anyhow!(kind).context("send failed"),
     }
 }
 
-fn secs(d: Duration) -> String {
-    format!("{}s (--timeout)", d.as_secs_f64())
+/// `--timeout` as people read it: `500 ms (--timeout)`, `2.5 s (--timeout)`.
+fn timeout_text(d: Duration) -> String {
+    format!("{} (--timeout)", crate::human_duration(d))
 }
 
-fn parse_secs(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_secs(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;

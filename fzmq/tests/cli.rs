@@ -2,7 +2,7 @@
 //! `listening on <endpoint>` line each binding side prints on stderr, and on process exit;
 //! every wait has a generous deadline after which the process is killed and the test fails.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
@@ -18,6 +18,8 @@ struct Fzmq {
     _stdin: Option<ChildStdin>,
     name: String,
     stderr_lines: Receiver<String>,
+    /// Each stdout line as it comes (with its newline); `stdout` has them all at the end.
+    stdout_lines: Receiver<String>,
     stdout: JoinHandle<String>,
 }
 
@@ -47,11 +49,22 @@ impl Fzmq {
             }
             None => Some(stdin),
         };
-        let mut out = child.stdout.take().expect("stdout");
+        let out = child.stdout.take().expect("stdout");
+        let (line_tx, stdout_lines) = mpsc::channel();
         let stdout = thread::spawn(move || {
-            let mut s = String::new();
-            let _ = out.read_to_string(&mut s);
-            s
+            let mut all = Vec::new();
+            let mut out = BufReader::new(out);
+            loop {
+                let mut line = Vec::new();
+                match out.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        all.extend_from_slice(&line);
+                        let _ = line_tx.send(String::from_utf8_lossy(&line).into_owned());
+                    }
+                }
+            }
+            String::from_utf8(all).expect("stdout is UTF-8")
         });
         let err = child.stderr.take().expect("stderr");
         let (tx, stderr_lines) = mpsc::channel();
@@ -68,6 +81,7 @@ impl Fzmq {
             _stdin: stdin,
             name: args.join(" "),
             stderr_lines,
+            stdout_lines,
             stdout,
         }
     }
@@ -95,6 +109,57 @@ impl Fzmq {
                 }
             }
         }
+    }
+
+    /// Writes to the process's stdin (started with `None`, so stdin is open).
+    fn write_stdin(&mut self, input: &str) {
+        let stdin = self._stdin.as_mut().expect("stdin was closed at start");
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Closes stdin (end of input).
+    fn close_stdin(&mut self) {
+        self._stdin = None;
+    }
+
+    /// Waits for a stderr line containing `needle` and returns it.
+    fn stderr_line_with(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => seen.push(line),
+                Err(e) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "`fzmq {}` printed no line with {needle:?} ({e:?}): {seen:?}",
+                        self.name
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the next stdout line.
+    fn next_stdout_line(&mut self) -> String {
+        self.stdout_lines
+            .recv_timeout(DEADLINE)
+            .unwrap_or_else(|e| {
+                let _ = self.child.kill();
+                panic!("`fzmq {}` printed nothing on stdout ({e:?})", self.name)
+            })
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
     }
 
     /// Waits for the process to exit (killing it at the deadline and failing).
@@ -694,4 +759,401 @@ fn perf_tools_check_their_arguments() {
         "10",
     ])
     .assert_code(2, "cannot be used");
+}
+
+// ---- issue 12: the command-line tool ----
+
+#[test]
+fn push_says_how_many_messages_were_not_delivered_when_linger_expires() {
+    let push = Fzmq::start(
+        &["push", "--connect", "tcp://127.0.0.1:1", "--linger", "300"],
+        Some("one\ntwo\n"),
+    )
+    .finish();
+    push.assert_code(
+        1,
+        "2 messages were not delivered: --linger 300 ms expired first",
+    );
+}
+
+#[test]
+fn push_that_delivered_everything_exits_0() {
+    let mut pull = Fzmq::start(
+        &["pull", "--bind", "tcp://127.0.0.1:*", "--count", "2"],
+        None,
+    );
+    let ep = pull.listening_on();
+    let push = Fzmq::start(
+        &["push", "--connect", &ep, "--linger", "20000"],
+        Some("a\nb\n"),
+    );
+    push.finish().assert_success();
+    assert_eq!(pull.finish().assert_success().stdout, "a\nb\n");
+}
+
+#[test]
+fn pub_waits_for_a_subscriber_before_sending() {
+    let mut publisher = Fzmq::start(
+        &[
+            "pub",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--wait-subscribers",
+            "1",
+        ],
+        Some("hello\n"),
+    );
+    let ep = publisher.listening_on();
+    let sub = Fzmq::start(&["sub", "--connect", &ep, "--count", "1"], None).finish();
+    sub.assert_success();
+    assert_eq!(sub.stdout, "hello\n");
+    publisher.finish().assert_success();
+}
+
+#[test]
+fn wait_subscribers_and_delay_only_where_they_apply() {
+    run(&[
+        "push",
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--wait-subscribers",
+        "1",
+    ])
+    .assert_code(2, "--wait-subscribers does not apply to push");
+    run(&["pull", "--bind", "tcp://127.0.0.1:*", "--delay", "1"])
+        .assert_code(2, "--delay does not apply to pull");
+}
+
+#[test]
+fn proxy_refuses_impossible_wirings_before_listening() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "--frontend",
+                "rep:bind:tcp://127.0.0.1:*",
+                "--backend",
+                "req:bind:tcp://127.0.0.1:*",
+            ],
+            "a rep cannot be the proxy's frontend",
+        ),
+        (
+            &[
+                "--frontend",
+                "pull:bind:tcp://127.0.0.1:*",
+                "--backend",
+                "pull:bind:tcp://127.0.0.1:*",
+            ],
+            "a pull frontend and a pull backend cannot pass messages either way",
+        ),
+        (
+            &[
+                "--frontend",
+                "router:bind:tcp://127.0.0.1:*",
+                "--backend",
+                "dealer:bind:tcp://127.0.0.1:*",
+                "--control",
+                "push:bind:tcp://127.0.0.1:*",
+            ],
+            "use rep or pair, not push",
+        ),
+        (
+            &[
+                "--frontend",
+                "router:bind:tcp://127.0.0.1:*",
+                "--backend",
+                "dealer:bind:tcp://127.0.0.1:*",
+                "--capture",
+                "pull:bind:tcp://127.0.0.1:*",
+            ],
+            "a pull cannot",
+        ),
+        (
+            &[
+                "--frontend",
+                "router:bind:tcp://127.0.0.1:*",
+                "--backend",
+                "dealer:bind:tcp://127.0.0.1:*",
+                "--frontend-subscribe",
+                "a",
+            ],
+            "--frontend-subscribe needs a sub frontend, not router",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["proxy"];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        out.assert_code(2, message);
+        assert!(!out.stderr.contains("listening on"), "{out:#?}");
+        assert!(
+            !out.stderr.contains("Rep") && !out.stderr.contains("Pull"),
+            "{out:#?}"
+        );
+    }
+}
+
+#[test]
+fn proxy_with_a_sub_frontend_forwards_what_it_subscribed_to() {
+    let mut proxy = Fzmq::start(
+        &[
+            "proxy",
+            "--frontend",
+            "sub:bind:tcp://127.0.0.1:*",
+            "--backend",
+            "push:bind:tcp://127.0.0.1:*",
+            "--control",
+            "rep:bind:tcp://127.0.0.1:*",
+            "--frontend-subscribe",
+            "news.",
+        ],
+        None,
+    );
+    let eps = proxy_endpoints(&mut proxy, &["frontend", "backend", "control"]);
+    let pull = Fzmq::start(&["pull", "--connect", &eps[1], "--count", "1"], None);
+    // The proxy's SUB subscribes through the connection: the publisher waits for it.
+    let publisher = Fzmq::start(
+        &["pub", "--connect", &eps[0], "--wait-subscribers", "1"],
+        Some("sport.x\nnews.1\n"),
+    );
+    publisher.finish().assert_success();
+    let pull = pull.finish();
+    pull.assert_success();
+    assert_eq!(pull.stdout, "news.1\n");
+    let stats = Fzmq::start(&["proxy-control", "--connect", &eps[2], "statistics"], None).finish();
+    stats.assert_success();
+    assert!(
+        stats.stdout.contains("frontend_messages_received 1\n"),
+        "{stats:#?}"
+    );
+    assert!(
+        stats.stdout.contains("backend_messages_sent 1\n"),
+        "{stats:#?}"
+    );
+    Fzmq::start(&["proxy-control", "--connect", &eps[2], "TERMINATE"], None)
+        .finish()
+        .assert_success();
+    proxy.finish().assert_success();
+}
+
+#[test]
+fn xsub_subscribes_only_when_told_and_xpub_prints_the_same_form() {
+    let mut xpub = Fzmq::start(
+        &["xpub", "--bind", "tcp://127.0.0.1:*", "--count", "1"],
+        None,
+    );
+    let ep = xpub.listening_on();
+    // An XSUB that subscribed to everything by default would make xpub print `0x01` first.
+    let mut xsub = Fzmq::start(&["xsub", "--connect", &ep], None);
+    xsub.write_stdin("0x01weather\n");
+    let xpub = xpub.finish();
+    xpub.assert_success();
+    assert_eq!(xpub.stdout, "0x01weather\n");
+    xsub.close_stdin();
+    let _ = xsub.child.kill();
+}
+
+#[test]
+fn router_reads_back_the_tab_separated_lines_it_prints() {
+    let mut router = Fzmq::start(&["router", "--bind", "tcp://127.0.0.1:*"], None);
+    let ep = router.listening_on();
+    let dealer = Fzmq::start(
+        &[
+            "dealer",
+            "--connect",
+            &ep,
+            "--identity",
+            "me",
+            "--count",
+            "1",
+        ],
+        Some("hi\n"),
+    );
+    // The router prints `me<TAB>hi`; the same form routes a reply back to `me`.
+    assert_eq!(router.next_stdout_line(), "me\thi\n");
+    router.write_stdin("me\treply\n");
+    let dealer = dealer.finish();
+    dealer.assert_success();
+    assert_eq!(dealer.stdout, "reply\n");
+    let _ = router.child.kill();
+}
+
+#[test]
+fn dealer_exit_on_eof_waits_for_replies_then_exits_0() {
+    let mut rep = Fzmq::start(&["rep", "--bind", "tcp://127.0.0.1:*", "--echo"], None);
+    let ep = rep.listening_on();
+    let dealer = Fzmq::start(
+        &[
+            "dealer",
+            "--connect",
+            &ep,
+            "--exit-on-eof",
+            "--timeout",
+            "2",
+            "-d",
+            "|",
+        ],
+        Some("|ping\n"),
+    )
+    .finish();
+    dealer.assert_success();
+    assert_eq!(dealer.stdout, "|ping\n");
+    let _ = rep.child.kill();
+}
+
+#[test]
+fn options_that_do_not_apply_are_refused_and_hidden_from_help() {
+    let bind = ["--bind", "tcp://127.0.0.1:*"];
+    for (ty, arg) in [
+        ("rep", "--router-mandatory"),
+        ("rep", "--subscribe=a"),
+        ("push", "--req-relaxed"),
+        ("pull", "--echo"),
+        ("push", "--exit-on-eof"),
+    ] {
+        let name = arg.split('=').next().unwrap();
+        run(&[ty, bind[0], bind[1], arg]).assert_code(2, &format!("{name} does not apply to {ty}"));
+    }
+    // The generic -o gets the library's answer, the same exit status.
+    run(&["rep", bind[0], bind[1], "-o", "ROUTER_MANDATORY=1"])
+        .assert_code(2, "ZMQ_ROUTER_MANDATORY does not apply");
+    run(&["push", bind[0], bind[1], "-o", "SNDHWM=x"]).assert_code(2, "is not a count");
+    let rep_help = run(&["rep", "--help"]);
+    rep_help.assert_success();
+    assert!(
+        !rep_help.stdout.contains("--router-mandatory"),
+        "{rep_help:#?}"
+    );
+    assert!(!rep_help.stdout.contains("--subscribe"), "{rep_help:#?}");
+    assert!(rep_help.stdout.contains("--echo"), "{rep_help:#?}");
+    let router_help = run(&["router", "--help"]);
+    assert!(
+        router_help.stdout.contains("--router-mandatory"),
+        "{router_help:#?}"
+    );
+}
+
+#[test]
+fn generic_option_sets_any_library_option() {
+    // LINGER through -o: 0 ms, so the undelivered message is reported at once.
+    let push = Fzmq::start(
+        &[
+            "push",
+            "--connect",
+            "tcp://127.0.0.1:1",
+            "-o",
+            "ZMQ_LINGER=0",
+        ],
+        Some("x\n"),
+    )
+    .finish();
+    push.assert_code(1, "1 message was not delivered");
+}
+
+#[test]
+fn monitor_prints_retry_intervals_in_milliseconds() {
+    let mut push = Fzmq::start(
+        &[
+            "push",
+            "--connect",
+            "tcp://127.0.0.1:1",
+            "--monitor",
+            "--linger",
+            "0",
+        ],
+        None,
+    );
+    let line = push.stderr_line_with("next attempt in");
+    let tail = line.rsplit("next attempt in ").next().unwrap();
+    let (number, unit) = tail.split_once(' ').expect("a number and a unit");
+    assert!(number.chars().all(|c| c.is_ascii_digit()), "{line}");
+    assert_eq!(unit, "ms", "{line}");
+    push.close_stdin();
+    push.finish();
+}
+
+#[test]
+fn a_bad_hex_line_is_an_error_but_good_lines_go() {
+    let mut pull = Fzmq::start(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--count",
+            "2",
+            "--hex",
+        ],
+        None,
+    );
+    let ep = pull.listening_on();
+    let push = Fzmq::start(
+        &["push", "--connect", &ep, "--hex"],
+        Some("6869\nzz\n6f6b\n"),
+    )
+    .finish();
+    push.assert_code(1, "1 input line was not sent");
+    assert!(push.stderr.contains("line 2 not sent"), "{push:#?}");
+    assert_eq!(pull.finish().assert_success().stdout, "6869\n6f6b\n");
+}
+
+#[test]
+fn nul_separated_messages_carry_newlines() {
+    let mut pull = Fzmq::start(
+        &["pull", "--bind", "tcp://127.0.0.1:*", "--count", "2", "-0"],
+        None,
+    );
+    let ep = pull.listening_on();
+    Fzmq::start(
+        &["push", "--connect", &ep, "-0"],
+        Some("two\nlines\0second\0"),
+    )
+    .finish()
+    .assert_success();
+    assert_eq!(
+        pull.finish().assert_success().stdout,
+        "two\nlines\0second\0"
+    );
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&["completions", shell]);
+        out.assert_success();
+        assert!(out.stdout.contains("fzmq"), "{shell}: {out:#?}");
+        assert!(out.stdout.contains("wait-subscribers"), "{shell}: {out:#?}");
+    }
+    run(&["completions", "tcsh"]).assert_code(2, "invalid value");
+}
+
+#[test]
+fn ctrl_c_flushes_what_was_queued() {
+    let path = std::env::temp_dir().join(format!("fzmq-ctrlc-{}.ipc", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let ep = format!("ipc://{}", path.display());
+    let mut push = Fzmq::start(
+        &["push", "--connect", &ep, "--monitor", "--linger", "20000"],
+        None,
+    );
+    push.write_stdin("one\ntwo\n");
+    // Nothing listens yet: the connect fails and is retried while the lines are queued.
+    push.stderr_line_with("connect retried");
+    push.interrupt();
+    push.stderr_line_with("interrupted: closing the socket, 2 queued messages to flush");
+    // The listener appears only now; the lingering push delivers to it.
+    let pull = Fzmq::start(&["pull", "--bind", &ep, "--count", "2"], None).finish();
+    pull.assert_success();
+    assert_eq!(pull.stdout, "one\ntwo\n");
+    let push = push.finish();
+    assert_eq!(push.status.code(), Some(130), "{push:#?}");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn an_os_error_is_printed_once() {
+    let out = run(&["pull", "--bind", "ipc:///nonexistent-fzmq-dir/x.ipc"]);
+    out.assert_code(
+        1,
+        "cannot bind to ipc:///nonexistent-fzmq-dir/x.ipc: bind failed: ",
+    );
+    assert_eq!(out.stderr.matches("(os error").count(), 1, "{out:#?}");
 }

@@ -5,6 +5,7 @@
 //! [`std::time::Instant`]s handed in by the caller, outputs are bytes, messages and events.
 //! That keeps every wire rule testable on byte fixtures and fuzzable.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 // Everything here handles bytes or messages from the network: no indexing, unwrapping or
 // panicking outside tests (STYLE.md, "Hostile input").
 #![cfg_attr(

@@ -171,6 +171,11 @@ impl SocketCore {
             .is_some_and(|p| !p.out.is_empty())
     }
 
+    /// Messages queued for every peer that no connection has taken yet.
+    pub(crate) fn queued_outgoing(&self) -> usize {
+        self.state.lock().peers.values().map(|p| p.out.len()).sum()
+    }
+
     /// The I/O thread serving this socket.
     pub(crate) fn reactor(&self) -> &crate::engine::Reactor {
         self.ctx.reactor(self.io)

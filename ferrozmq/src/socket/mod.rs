@@ -281,7 +281,13 @@ impl Socket {
     }
 
     /// Sets one option. Like libzmq, options affect connections made after the call.
+    ///
+    /// An option that does not apply to this socket type (ROUTER_MANDATORY on a REP, see
+    /// [`SocketOption::applies_to`]) is refused with [`OptionError::NotApplicable`].
     pub fn set_option(&self, option: SocketOption) -> Result<(), OptionError> {
+        if !option.applies_to(self.socket_type()) {
+            return Err(OptionError::NotApplicable(option.name()));
+        }
         self.core().set_option(option)
     }
 
@@ -345,6 +351,48 @@ impl Socket {
         self.core().recv(Wait::Configured)
     }
 
+    /// Receives a message (as [`Socket::recv`]) and returns its bytes: the frame of a
+    /// one-frame message, or the frames one after another for a multipart one (use `recv`
+    /// to keep them apart).
+    ///
+    /// ```
+    /// # use ferrozmq::{Context, SocketType};
+    /// let ctx = Context::new();
+    /// let pull = ctx.socket(SocketType::Pull);
+    /// pull.bind("inproc://recv-bytes-doc").unwrap();
+    /// let push = ctx.socket(SocketType::Push);
+    /// push.connect("inproc://recv-bytes-doc").unwrap();
+    /// push.send(&b"\x00\x01"[..]).unwrap();
+    /// assert_eq!(pull.recv_bytes().unwrap(), [0, 1]);
+    /// ```
+    pub fn recv_bytes(&self) -> Result<Vec<u8>, RecvError> {
+        let msg = self.recv()?;
+        let mut out = Vec::with_capacity(msg.byte_len());
+        for frame in msg.frames() {
+            out.extend_from_slice(frame);
+        }
+        Ok(out)
+    }
+
+    /// Receives a message (as [`Socket::recv_bytes`]) as text: `Ok(Ok(text))` if it is UTF-8,
+    /// `Ok(Err(bytes))` with the bytes if not (the `zmq` crate's convention), `Err` if nothing
+    /// was received.
+    ///
+    /// ```
+    /// # use ferrozmq::{Context, SocketType};
+    /// let ctx = Context::new();
+    /// let pull = ctx.socket(SocketType::Pull);
+    /// pull.bind("inproc://recv-string-doc").unwrap();
+    /// let push = ctx.socket(SocketType::Push);
+    /// push.connect("inproc://recv-string-doc").unwrap();
+    /// push.send("héllo").unwrap();
+    /// assert_eq!(pull.recv_string().unwrap().as_deref(), Ok("héllo"));
+    /// ```
+    pub fn recv_string(&self) -> Result<Result<String, Vec<u8>>, RecvError> {
+        let bytes = self.recv_bytes()?;
+        Ok(String::from_utf8(bytes).map_err(|e| e.into_bytes()))
+    }
+
     /// Receives without blocking; `WouldBlock` if nothing is queued.
     pub fn try_recv(&self) -> Result<Message, RecvError> {
         self.core().recv(Wait::No)
@@ -381,6 +429,19 @@ impl Socket {
             other => Poll::Ready(other),
         })
         .await
+    }
+
+    /// How many sent messages are still queued in this socket, waiting for a connection to
+    /// take them (a message a connection has taken is on its way to the kernel and no longer
+    /// counted).
+    ///
+    /// After [`Context::terminate`] has returned (every socket closed and LINGER over), the
+    /// count on a handle still held is what LINGER cut off for peers this socket connected to
+    /// (their queues outlive their connections); the queue of a peer that connected to us
+    /// goes with its connection and is not counted. `fzmq` uses it to report undelivered
+    /// messages. libzmq has no equivalent.
+    pub fn queued_outgoing(&self) -> usize {
+        self.core().queued_outgoing()
     }
 
     /// Closes the socket for every handle: blocked calls return `Closed`; pending outgoing
