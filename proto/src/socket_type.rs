@@ -122,6 +122,7 @@ impl SocketType {
             routing,
             subscriptions,
             sends_identity: matches!(self, Req | Dealer | Router),
+            lockstep: matches!(self, Req | Rep),
             conflates_incoming: conflate_in,
             conflates_outgoing: conflate_out,
         }
@@ -144,6 +145,10 @@ pub struct Capabilities {
     pub subscriptions: Subscriptions,
     /// Sends an `Identity` property in READY (REQ, DEALER, ROUTER).
     pub sends_identity: bool,
+    /// Sends at most one message per message received, and only after receiving it (REQ,
+    /// REP, RFC 28): such a socket can never flood a connection, so the engine lets the
+    /// sending thread write its message out itself instead of waking the I/O thread.
+    pub lockstep: bool,
     /// ZMQ_CONFLATE applies to the incoming queues. As libzmq: only PUSH, PULL, PUB, SUB and
     /// DEALER conflate; the option is ignored by the other types.
     pub conflates_incoming: bool,

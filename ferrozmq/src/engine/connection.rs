@@ -11,7 +11,9 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -22,7 +24,7 @@ use super::Shared;
 use crate::monitor::{
     DisconnectReason, HandshakeFailure, MonitorEvent, MonitorEventKind, PeerRefusal,
 };
-use crate::socket::link::{PeerLink, PeerMeta, Refusal, SocketLink};
+use crate::socket::link::{Notify, PeerLink, PeerMeta, Refusal, Signal, SocketLink};
 use crate::transport::Stream;
 use crate::Message;
 
@@ -114,11 +116,25 @@ pub(super) enum Origin {
     Connected { connect_id: u64 },
 }
 
+/// A connection as the reactor keeps it: its place in the reactor (generation, origin,
+/// linger, timer) around the I/O state, which sits behind a mutex so that a lockstep socket's
+/// sending thread may write its message out itself (see [`DirectOutput`]). The reactor
+/// thread is the only one that ever waits for that mutex; sending threads only try it.
 pub(super) struct Connection {
     pub(super) gen: u64,
-    stream: Stream,
-    pub(super) socket: SocketLink,
     pub(super) origin: Origin,
+    pub(super) socket: SocketLink,
+    /// Set once the socket closed: close when flushed or at this deadline (`None`: never).
+    pub(super) linger: Option<Option<Instant>>,
+    /// The deadline last put in the timer heap for this connection.
+    pub(super) timer_at: Option<Instant>,
+    wire: Arc<Mutex<Wire>>,
+}
+
+/// The I/O state of a connection: stream, session, buffers, and the peer's pipes.
+struct Wire {
+    stream: Stream,
+    socket: SocketLink,
     /// The persistent peer of the `connect`, if any.
     existing_peer: Option<PeerId>,
     connecting: bool,
@@ -128,10 +144,6 @@ pub(super) struct Connection {
     read_paused: bool,
     batch_in: VecDeque<Message>,
     batch_out: VecDeque<Message>,
-    /// Set once the socket closed: close when flushed or at this deadline (`None`: never).
-    pub(super) linger: Option<Option<Instant>>,
-    /// The deadline last put in the timer heap for this connection.
-    pub(super) timer_at: Option<Instant>,
     /// The peer's address, for logs and monitor events (empty if unknown).
     peer_name: String,
     /// The endpoint of the listener or connect this connection belongs to.
@@ -149,6 +161,12 @@ pub(super) struct Connection {
     /// A subscriber (SUB, XSUB): outgoing 0x01/0x00 messages are subscriptions, encoded in the
     /// form the peer's ZMTP version calls for.
     subscriptions_out: bool,
+    /// REQ or REP: the sending thread writes its message out itself when it can.
+    direct: bool,
+    /// This wire, for the [`DirectOutput`] signal it hands the socket.
+    me: Weak<Mutex<Wire>>,
+    /// A write made by a sending thread failed: the reactor closes the connection with this.
+    failed: Option<CloseReason>,
 }
 
 impl Connection {
@@ -166,7 +184,10 @@ impl Connection {
         let session = Session::new(socket.session_config(), now);
         let peer_name = stream.peer_name();
         let socket_type = socket.socket_type();
-        Connection {
+        let wire = Wire {
+            direct: socket_type.capabilities().lockstep,
+            me: Weak::new(),
+            failed: None,
             subscriptions_in: socket_type.capabilities().subscriptions == Subscriptions::Publisher,
             subscriptions_out: socket_type.capabilities().subscriptions
                 == Subscriptions::Subscriber,
@@ -176,10 +197,8 @@ impl Connection {
             delay_reported: false,
             handshaken: false,
             read_hint: MIN_READ,
-            gen,
             stream,
-            socket,
-            origin,
+            socket: socket.clone(),
             existing_peer,
             connecting,
             session,
@@ -188,14 +207,20 @@ impl Connection {
             read_paused: false,
             batch_in: VecDeque::new(),
             batch_out: VecDeque::new(),
+        };
+        let wire = Arc::new(Mutex::new(wire));
+        wire.lock().me = Arc::downgrade(&wire);
+        Connection {
+            gen,
+            origin,
+            socket,
             linger: None,
             timer_at: None,
+            wire,
         }
     }
 
-    /// Does all the work the connection can do now: finish a connect, read, write. With
-    /// `write_only` (its outgoing pipe woke it) only writes: a read would find nothing new,
-    /// since the kernel reports new input as an event of its own.
+    /// Does all the work the connection can do now (see [`Wire::drive`]).
     pub(super) fn drive(
         &mut self,
         now: Instant,
@@ -203,6 +228,98 @@ impl Connection {
         token: mio::Token,
         write_only: bool,
     ) -> Result<(), CloseReason> {
+        self.wire.lock().drive(now, shared, token, write_only)
+    }
+
+    /// Nothing left to send (see [`Wire::flushed`]).
+    pub(super) fn flushed(&self) -> bool {
+        self.wire.lock().flushed()
+    }
+
+    /// Best-effort write of what is pending (an ERROR command) before closing.
+    pub(super) fn flush_best_effort(&mut self) {
+        self.wire.lock().flush_best_effort();
+    }
+
+    /// The earliest deadline of this connection: session timers or linger.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        let t = self.wire.lock().session.poll_timeout();
+        match (t, self.linger.flatten()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Reports the connection as accepted by a listener.
+    pub(super) fn report_accepted(&self) {
+        self.wire.lock().emit(MonitorEventKind::Accepted, true);
+    }
+
+    /// Reports how the connection ended (see [`Wire::report_close`]).
+    pub(super) fn report_close(&self, reason: &CloseReason) {
+        self.wire.lock().report_close(reason);
+    }
+
+    /// True while a connect has not completed.
+    pub(super) fn is_connecting(&self) -> bool {
+        self.wire.lock().connecting
+    }
+
+    /// True once the handshake completed and the socket took the peer.
+    pub(super) fn is_attached(&self) -> bool {
+        self.wire.lock().att.is_some()
+    }
+
+    /// Runs the session's timers (handshake time-out, heartbeats).
+    pub(super) fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
+        self.wire.lock().session.handle_timeout(now)
+    }
+
+    /// The peer's address, for logs (empty if unknown).
+    pub(super) fn peer_name(&self) -> String {
+        self.wire.lock().peer_name.clone()
+    }
+
+    /// Registers the stream with the reactor's poll under `token`.
+    pub(super) fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+    ) -> io::Result<()> {
+        registry.register(
+            &mut self.wire.lock().stream,
+            token,
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )
+    }
+
+    /// Takes the stream out of the reactor's poll.
+    pub(super) fn deregister(&mut self, registry: &mio::Registry) {
+        let _ = registry.deregister(&mut self.wire.lock().stream);
+    }
+
+    /// Detaches from the socket (called once, when the connection closes).
+    pub(super) fn detach(&mut self) {
+        if let Some(att) = self.wire.lock().att.take() {
+            att.detach();
+        }
+    }
+}
+
+impl Wire {
+    /// Does all the work the connection can do now: finish a connect, read, write. With
+    /// `write_only` (its outgoing pipe woke it) only writes: a read would find nothing new,
+    /// since the kernel reports new input as an event of its own.
+    fn drive(
+        &mut self,
+        now: Instant,
+        shared: &Arc<Shared>,
+        token: mio::Token,
+        write_only: bool,
+    ) -> Result<(), CloseReason> {
+        if let Some(reason) = self.failed.take() {
+            return Err(reason);
+        }
         if write_only && !self.connecting {
             return self.write();
         }
@@ -352,7 +469,13 @@ impl Connection {
                         socket_type: info.socket_type,
                         routing_id: info.routing_id,
                     };
-                    let output = super::conn_signal(shared, token, super::Wake::Output);
+                    let mut output = super::conn_signal(shared, token, super::Wake::Output);
+                    if self.direct {
+                        output = Arc::new(DirectOutput {
+                            wire: self.me.clone(),
+                            reactor: output,
+                        });
+                    }
                     let input = super::conn_signal(shared, token, super::Wake::Input);
                     let att = self
                         .socket
@@ -385,7 +508,7 @@ impl Connection {
 
     /// Writes pending output, refilling it from the socket's queue, until the kernel pushes
     /// back or nothing is left.
-    pub(super) fn write(&mut self) -> Result<(), CloseReason> {
+    fn write(&mut self) -> Result<(), CloseReason> {
         loop {
             if self.session.pending_output_len() > 0 {
                 // One vectored write: coalesced small frames plus large bodies by reference.
@@ -410,6 +533,24 @@ impl Connection {
                 self.session.release_idle_output();
                 release_if_grown(&mut self.batch_out);
                 return Ok(());
+            }
+        }
+    }
+
+    /// A sending thread's write (see [`DirectOutput`]): true if the reactor has nothing to do
+    /// for it, either because everything was written, or because the kernel pushed back and
+    /// will report the stream writable again (an edge the reactor waits for anyway). False
+    /// if the reactor must take over: no peer attached yet, or the write failed (the error is
+    /// kept for the reactor, which closes the connection).
+    fn write_direct(&mut self) -> bool {
+        if self.connecting || self.att.is_none() || self.failed.is_some() {
+            return false;
+        }
+        match self.write() {
+            Ok(()) => true,
+            Err(reason) => {
+                self.failed = Some(reason);
+                false
             }
         }
     }
@@ -440,25 +581,16 @@ impl Connection {
 
     /// Nothing left to send: attached, with the queue and the encoded output empty. A
     /// connection still in its handshake has flushed nothing yet.
-    pub(super) fn flushed(&self) -> bool {
+    fn flushed(&self) -> bool {
         self.session.pending_output_len() == 0
             && self.att.as_ref().is_some_and(|a| a.output_is_empty())
     }
 
     /// Best-effort write of what is pending (an ERROR command) before closing.
-    pub(super) fn flush_best_effort(&mut self) {
+    fn flush_best_effort(&mut self) {
         let out = self.session.pending_output();
         if !out.is_empty() {
             let _ = self.stream.write(out);
-        }
-    }
-
-    /// The earliest deadline of this connection: session timers or linger.
-    pub(super) fn deadline(&self) -> Option<Instant> {
-        let t = self.session.poll_timeout();
-        match (t, self.linger.flatten()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
         }
     }
 
@@ -474,15 +606,10 @@ impl Connection {
         self.emit(MonitorEventKind::Connected, true);
     }
 
-    /// Reports the connection as accepted by a listener.
-    pub(super) fn report_accepted(&self) {
-        self.emit(MonitorEventKind::Accepted, true);
-    }
-
     /// Reports how the connection ended: `HandshakeFailed` if it ended during its handshake,
     /// then `Disconnected`. A connect that never completed reports nothing (its connector
     /// reports the retry).
-    pub(super) fn report_close(&self, reason: &CloseReason) {
+    fn report_close(&self, reason: &CloseReason) {
         if !self.established || !self.socket.monitor_active() {
             return;
         }
@@ -506,56 +633,38 @@ impl Connection {
         let peer = (with_peer && !self.peer_name.is_empty()).then(|| self.peer_name.clone());
         MonitorEvent::new(kind, self.endpoint.clone(), peer)
     }
-
-    /// True while a connect has not completed.
-    pub(super) fn is_connecting(&self) -> bool {
-        self.connecting
-    }
-
-    /// True once the handshake completed and the socket took the peer.
-    pub(super) fn is_attached(&self) -> bool {
-        self.att.is_some()
-    }
-
-    /// Runs the session's timers (handshake time-out, heartbeats).
-    pub(super) fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
-        self.session.handle_timeout(now)
-    }
-
-    /// The peer's address, for logs (empty if unknown).
-    pub(super) fn peer_name(&self) -> &str {
-        &self.peer_name
-    }
-
-    /// Registers the stream with the reactor's poll under `token`.
-    pub(super) fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-    ) -> io::Result<()> {
-        registry.register(
-            &mut self.stream,
-            token,
-            mio::Interest::READABLE | mio::Interest::WRITABLE,
-        )
-    }
-
-    /// Takes the stream out of the reactor's poll.
-    pub(super) fn deregister(&mut self, registry: &mio::Registry) {
-        let _ = registry.deregister(&mut self.stream);
-    }
-
-    /// Detaches from the socket (called once, when the connection closes).
-    pub(super) fn detach(&mut self) {
-        if let Some(att) = self.att.take() {
-            att.detach();
-        }
-    }
 }
 
 /// Gives back an empty batch buffer that grew past [`BATCH_KEEP`] messages for a burst.
 fn release_if_grown(batch: &mut VecDeque<Message>) {
     if batch.is_empty() && batch.capacity() > BATCH_KEEP {
         *batch = VecDeque::new();
+    }
+}
+
+/// The output signal of a lockstep connection (REQ, REP): the sending thread, which fires it
+/// when its message lands in an empty queue, writes the message out itself if the wire is
+/// free, instead of waking the reactor (an eventfd write, a thread switch and an
+/// `epoll_wait` return per message on the latency path). If the reactor holds the wire (it
+/// is reading, say) or the write cannot be finished, the reactor is woken as usual. A
+/// lockstep socket sends at most once per message received, so this never trades the
+/// reactor's batching of a flood for a syscall per message.
+struct DirectOutput {
+    wire: Weak<Mutex<Wire>>,
+    reactor: Signal,
+}
+
+impl Notify for DirectOutput {
+    fn notify(&self) {
+        if let Some(wire) = self.wire.upgrade() {
+            // Never wait for the wire: the reactor may hold it while it delivers to the
+            // socket, and this thread may be the one it would wake.
+            if let Some(mut w) = wire.try_lock() {
+                if w.write_direct() {
+                    return;
+                }
+            }
+        }
+        self.reactor.notify();
     }
 }
