@@ -85,10 +85,15 @@ impl Session {
         now: Instant,
     ) -> Result<bool, SessionError> {
         // The size is checked before the body is waited for.
+        let limit = MAX_IDENTITY as u64;
         let header = match self.framing {
-            Framing::Zmtp1 => v1::decode_header(buf, MAX_IDENTITY as u64)?,
-            _ => v2::decode_header(buf, MAX_IDENTITY as u64)?,
+            Framing::Zmtp1 => v1::decode_header(buf, limit),
+            _ => v2::decode_header(buf, limit),
         }
+        .map_err(|err| match err {
+            PeerMisbehaved::FrameTooLarge { size, .. } => PeerMisbehaved::IdentityTooLong(size),
+            other => other,
+        })?
         .map(|h| h.split_body(buf));
         let Some(Some(identity)) = header else {
             return Ok(false);
