@@ -132,11 +132,10 @@ impl JavaPeer {
             std::thread::sleep(Duration::from_millis(20));
         };
         let mut rest = Vec::new();
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(5)) {
-                Ok(line) => rest.push(line),
-                Err(RecvTimeoutError::Disconnected | RecvTimeoutError::Timeout) => break,
-            }
+        // The reader thread ends with the peer's stdout; the time-out only guards a child
+        // that left a descendant holding it open.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            rest.push(line);
         }
         (status, rest)
     }
