@@ -3,7 +3,8 @@
 
 The seeds give each target's short run in CI (.ci/fuzz-smoke) valid ZMTP 3.x to start from,
 so it mutates real greetings, commands and frames instead of searching for them. Byte layouts
-follow RFC 23 (ZMTP 3.0) and RFC 37 (ZMTP 3.1). Re-run after changing a seed:
+follow RFC 23 (ZMTP 3.0) and RFC 37 (ZMTP 3.1), and for the legacy target RFC 13 (ZMTP 1.0)
+and RFC 15 (ZMTP 2.0). Re-run after changing a seed:
     python3 fuzz/seeds.py
 It only (re)writes the files named here; inputs the fuzzer found (named by their SHA-1) stay.
 """
@@ -202,12 +203,36 @@ SESSION = {
 }
 
 
+# legacy: byte 0 = mode (0 ZMTP 1.0 headers, 1 ZMTP 2.0 headers, 2-255 a session, whose
+# socket type is mode % 4: PULL, ROUTER, PUB, SUB), byte 1 = limit / 4 or input chunk size.
+SIG = b"\xff" + struct.pack(">Q", 1) + b"\x7f"  # RFC 15: padding = identity length + 1
+LEGACY = {
+    # RFC 13 §"The Framing Layer": length (counting the flags byte), flags, body.
+    "v1-frames": b"\x00\x40" + b"\x02\x01m\x03\x00hi" + b"\xff" + struct.pack(">Q", 11) + b"\x00" + b"z" * 10,
+    "v1-zero-length": b"\x00\x40\x00\x00",
+    # RFC 15 §"Framing": flags (MORE 0x01, LONG 0x02), size, body.
+    "v2-frames": b"\x01\x40" + b"\x01\x01m\x00\x02hi" + b"\x02" + struct.pack(">Q", 10) + b"z" * 10,
+    "v2-reserved-bit": b"\x01\x40\x04\x00",
+    # Sessions: a JeroMQ 0.3.6 DEALER (ZMTP 2.0) to a ROUTER, whole and byte by byte.
+    "session-v2-dealer": b"\x05\xff" + b"\xff" + struct.pack(">Q", 10) + b"\x7f\x01\x05\x00\x09dealer-id\x01\x01m\x01\x010\x00\x00",
+    "session-v2-dealer-bytes": b"\x05\x01" + b"\xff" + struct.pack(">Q", 10) + b"\x7f\x01\x05\x00\x09dealer-id\x01\x01m\x00\x00",
+    # A ZMTP 2.0 SUB subscribing (a 0x01-prefixed message) to a PUB.
+    "session-v2-sub": b"\x06\x03" + SIG + b"\x01\x02\x00\x00\x00\x03\x01ab",
+    # A ZMTP 1.0 PUSH (no signature) to a PULL; one with a long identity header.
+    "session-v1-push": b"\x04\x02\x03\x00ab\x02\x01m\x03\x00hi",
+    "session-v1-long-identity": b"\x04\xff\xff" + struct.pack(">Q", 3) + b"\x00ab\x02\x00m",
+    # A signature then revision 0: ZMTP 1.0 framing after a ZMTP 2.0-style greeting.
+    "session-revision-0": b"\x07\x04" + SIG + b"\x00\x01\x01\x00\x03\x00hi",
+}
+
+
 def main():
     for target, seeds in (
         ("greeting", GREETING),
         ("command", COMMAND_SEEDS),
         ("frame", FRAME),
         ("session", SESSION),
+        ("legacy", LEGACY),
     ):
         out = CORPUS / target
         out.mkdir(parents=True, exist_ok=True)

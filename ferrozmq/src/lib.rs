@@ -41,7 +41,7 @@ pub use error::{
 };
 pub use ferrozmq_proto::pattern::ReqError;
 pub use ferrozmq_proto::{Capabilities, Frame, Message, Routing, SocketType, Subscriptions};
-pub use ferrozmq_proto::{DecodeError, PeerMisbehaved, SessionError};
+pub use ferrozmq_proto::{DecodeError, LegacyRefusal, PeerMisbehaved, SessionError, WireRevision};
 pub use monitor::{
     DisconnectReason, HandshakeFailure, Monitor, MonitorEvent, MonitorEventKind, MonitorRecvError,
     PeerRefusal, MONITOR_CAPACITY,

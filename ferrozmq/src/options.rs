@@ -88,6 +88,10 @@ pub struct Options {
     /// PUB/XPUB: most topics kept per subscriber; further new topics from that peer are
     /// ignored. Default 100,000 (libzmq has no limit); `None` for no limit.
     pub max_subscriptions: Option<usize>,
+    /// Speak ZMTP 2.0 or 1.0 to a peer that announces only those (JeroMQ 0.3, libzmq 2.x and
+    /// 3.x), as libzmq does. Default true. Legacy peers have no security mechanisms, so a
+    /// socket with one never falls back, whatever this says.
+    pub legacy_protocols: bool,
 }
 
 impl Default for Options {
@@ -127,6 +131,7 @@ impl Default for Options {
             xpub_nodrop: false,
             invert_matching: false,
             conflate: false,
+            legacy_protocols: true,
         }
     }
 }
@@ -209,6 +214,10 @@ pub enum SocketOption {
     Conflate(bool),
     /// PUB/XPUB: most topics kept per subscriber (ferrozmq's own; libzmq has none).
     MaxSubscriptions(Option<usize>),
+    /// Accept peers that speak only ZMTP 2.0 or 1.0 (ferrozmq's own; libzmq always does).
+    /// `false` refuses them, with a `HandshakeFailed` monitor event that says so. Applies
+    /// to connections made after it is set.
+    LegacyProtocols(bool),
 }
 
 impl SocketOption {
@@ -251,6 +260,7 @@ impl SocketOption {
             SocketOption::InvertMatching(_) => "ZMQ_INVERT_MATCHING",
             SocketOption::Conflate(_) => "ZMQ_CONFLATE",
             SocketOption::MaxSubscriptions(_) => "FERROZMQ_MAX_SUBSCRIPTIONS",
+            SocketOption::LegacyProtocols(_) => "FERROZMQ_LEGACY_PROTOCOLS",
         }
     }
 }
@@ -340,6 +350,7 @@ impl Options {
             SocketOption::InvertMatching(v) => self.invert_matching = v,
             SocketOption::Conflate(v) => self.conflate = v,
             SocketOption::MaxSubscriptions(v) => self.max_subscriptions = v,
+            SocketOption::LegacyProtocols(v) => self.legacy_protocols = v,
             // Actions on the socket's subscriptions, not settings: the socket applies them.
             SocketOption::Subscribe(_) | SocketOption::Unsubscribe(_) => {
                 return Err(OptionError::NotApplicable(opt.name()));

@@ -69,10 +69,13 @@ fn good_peer_still_served(pull: &Socket, push: &Socket) {
     assert_eq!(&pull.recv_timeout(T).unwrap().frames()[0][..], b"after");
 }
 
+/// Without legacy protocols, bytes that are no ZMTP signature fail at once.
 #[test]
 fn garbage_instead_of_greeting_is_dropped() {
     let ctx = Context::new();
     let (pull, push, ep) = pull_with_good_peer(&ctx);
+    pull.set_option(SocketOption::LegacyProtocols(false))
+        .unwrap();
     let mut bad = raw_client(&ep);
     bad.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n and some more bytes to pass 64 ......")
         .unwrap();
@@ -80,6 +83,22 @@ fn garbage_instead_of_greeting_is_dropped() {
     good_peer_still_served(&pull, &push);
 }
 
+/// With legacy protocols (the default), garbage reads as a ZMTP 1.0 identity frame (RFC 15
+/// §"Backwards Interoperability": no 0xFF first), here one longer than what follows, so the
+/// peer is dropped by the handshake time-out, as libzmq does.
+#[test]
+fn garbage_instead_of_greeting_is_dropped_by_the_handshake_timeout() {
+    let ctx = Context::new();
+    let (pull, push, ep) = pull_with_good_peer(&ctx);
+    pull.set_option(SocketOption::HandshakeIvl(Some(Duration::from_millis(300))))
+        .unwrap();
+    let mut bad = raw_client(&ep);
+    bad.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    read_to_eof(&mut bad);
+    good_peer_still_served(&pull, &push);
+}
+
+/// Major version 2 is neither a ZMTP 2.0 greeting (revision 1) nor 3.x.
 #[test]
 fn zmtp2_peer_is_dropped() {
     let ctx = Context::new();
@@ -134,10 +153,12 @@ fn silent_peer_hits_handshake_timeout() {
     let ep = pull.bind("tcp://127.0.0.1:*").unwrap();
     let mut bad = raw_client(&ep);
     let got = read_to_eof(&mut bad);
+    // RFC 15 §"Backwards Interoperability": until the peer's first bytes tell its revision,
+    // only the 10-byte signature goes out.
     assert_eq!(
         got.len(),
-        64,
-        "only our greeting is sent before the time-out"
+        10,
+        "only our signature is sent before the time-out"
     );
 }
 

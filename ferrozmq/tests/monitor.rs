@@ -382,7 +382,10 @@ fn garbage_fails_the_handshake_and_the_socket_serves_others() {
     assert_eq!(next(&mon).kind, MonitorEventKind::Listening);
 
     let mut bad = raw_client(&ep);
-    bad.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n and more bytes to pass the 64 of a greeting")
+    // Garbage that fails at its 10th byte: after a 0xFF, bit 0 set (so no ZMTP 1.0 frame
+    // header, RFC 15 §"Backwards Interoperability") but not the 0x7F of a signature. Garbage
+    // without the 0xFF would read as a ZMTP 1.0 identity frame (see hostile_peers.rs).
+    bad.write_all(b"\xffGET / HT\x7dTP/1.1\r\nHost: x\r\n\r\n and more bytes to pass the 64")
         .unwrap();
     read_to_eof(&mut bad);
     let accepted = next(&mon);

@@ -45,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
         }
         // RFC 23 framing is not split across the budget: a multipart message counts once,
         // and the handshake's READY is one event.
-        assert!(events <= budget, "{events} events with a budget of {budget}");
+        assert!(
+            events <= budget,
+            "{events} events with a budget of {budget}"
+        );
         session.send_message(&Message::from("x"));
         let n = session.pending_output().len() / 2;
         session.consume_output(n);

@@ -43,6 +43,10 @@ pub enum DecodeError {
     /// A PING or PONG context is longer than 16 bytes (RFC 37 §"Connection Heartbeating").
     #[error("PING/PONG context longer than 16 bytes")]
     PingContextTooLong,
+    /// A ZMTP 1.0 frame length of zero, which leaves no room for the flags byte (RFC 13
+    /// §"The Framing Layer").
+    #[error("ZMTP 1.0 frame length of zero")]
+    ZeroLength,
 }
 
 /// A peer broke a rule of the protocol; one variant per rule.
@@ -105,6 +109,13 @@ pub enum PeerMisbehaved {
         /// The value the peer sent.
         name: Bytes,
     },
+    /// The socket-type byte of a ZMTP 2.0 greeting is not one we know (RFC 15 §"Formal
+    /// Grammar").
+    #[error("unknown ZMTP 2.0 socket type {0}")]
+    UnknownSocketTypeNumber(u8),
+    /// A ZMTP 1.0/2.0 identity frame longer than 255 bytes (RFC 13 §"The Connection Layer").
+    #[error("identity of {0} bytes (at most 255)")]
+    IdentityTooLong(u64),
     /// The peer's socket type cannot talk to ours (RFC 23 §"The Socket-Type Property").
     #[error("incompatible socket types: we are {ours}, peer is {peer}")]
     IncompatibleSocketType {
@@ -131,6 +142,14 @@ pub enum SessionError {
         /// The peer's minor version (0 if not yet received).
         minor: u8,
     },
+    /// The peer speaks ZMTP 1.0 or 2.0, and this session may not fall back to it.
+    #[error("refused a {revision} peer: {reason}")]
+    LegacyPeerRefused {
+        /// What the peer speaks.
+        revision: WireRevision,
+        /// Why we do not.
+        reason: LegacyRefusal,
+    },
     /// The handshake did not finish within `handshake_timeout`.
     #[error("handshake timed out")]
     HandshakeTimeout,
@@ -146,6 +165,44 @@ pub enum SessionError {
         /// The reason text, decoded lossily as UTF-8.
         reason: String,
     },
+}
+
+/// The protocol revision a session speaks with its peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WireRevision {
+    /// ZMTP/1.0 (RFC 13): length-prefixed frames, an identity, no socket type.
+    Zmtp1_0,
+    /// ZMTP/2.0 (RFC 15): a socket-type byte and an identity frame.
+    Zmtp2_0,
+    /// ZMTP/3.x (RFC 23, RFC 37) with this minor version.
+    Zmtp3 {
+        /// 0 for ZMTP 3.0, 1 for 3.1.
+        minor: u8,
+    },
+}
+
+impl std::fmt::Display for WireRevision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WireRevision::Zmtp1_0 => f.write_str("ZMTP 1.0"),
+            WireRevision::Zmtp2_0 => f.write_str("ZMTP 2.0"),
+            WireRevision::Zmtp3 { minor } => write!(f, "ZMTP 3.{minor}"),
+        }
+    }
+}
+
+/// Why a session would not fall back to ZMTP 1.0 or 2.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LegacyRefusal {
+    /// The socket uses a security mechanism other than NULL; the legacy revisions have none,
+    /// so falling back would drop it.
+    #[error("the socket requires the {0} security mechanism, which ZMTP 1.0/2.0 lack")]
+    Mechanism(&'static str),
+    /// The socket was configured to speak ZMTP 3.x only.
+    #[error("legacy protocols are disabled on this socket")]
+    Disabled,
 }
 
 impl SessionError {

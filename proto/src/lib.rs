@@ -1,5 +1,6 @@
-//! Sans-IO core of ferrozmq: the ZMTP 3.x wire protocol (RFC 23, RFC 37) and the routing
-//! strategies of the ZeroMQ patterns (RFC 28-31).
+//! Sans-IO core of ferrozmq: the ZMTP 3.x wire protocol (RFC 23, RFC 37), the fall-back to
+//! ZMTP 2.0 and 1.0 peers (RFC 15, RFC 13), and the routing strategies of the ZeroMQ patterns
+//! (RFC 28-31).
 //!
 //! Nothing in this crate touches a socket, a thread or a clock: inputs are bytes and
 //! [`std::time::Instant`]s handed in by the caller, outputs are bytes, messages and events.
@@ -27,7 +28,7 @@ pub mod pattern;
 pub mod session;
 pub mod socket_type;
 
-pub use error::{DecodeError, PeerMisbehaved, SessionError};
+pub use error::{DecodeError, LegacyRefusal, PeerMisbehaved, SessionError, WireRevision};
 pub use frame::Frame;
 pub use message::Message;
 pub use session::{PeerInfo, Session, SessionConfig, SessionEvent};

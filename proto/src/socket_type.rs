@@ -69,6 +69,36 @@ impl SocketType {
         })
     }
 
+    /// The socket-type byte of a ZMTP 2.0 greeting (RFC 15 §"Formal Grammar": PAIR 0 to
+    /// PUSH 8). RFC 15 §"Publish-Subscribe" puts XPUB and XSUB on the wire as PUB and SUB;
+    /// libzmq sends its own numbers for them, 9 and 10, and so do we.
+    pub fn zmtp2_number(self) -> u8 {
+        use SocketType::*;
+        match self {
+            Pair => 0,
+            Pub => 1,
+            Sub => 2,
+            Req => 3,
+            Rep => 4,
+            Dealer => 5,
+            Router => 6,
+            Pull => 7,
+            Push => 8,
+            XPub => 9,
+            XSub => 10,
+        }
+    }
+
+    /// The socket type of a ZMTP 2.0 socket-type byte, if it is one.
+    pub fn from_zmtp2_number(number: u8) -> Option<SocketType> {
+        use SocketType::*;
+        [
+            Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub,
+        ]
+        .into_iter()
+        .find(|t| t.zmtp2_number() == number)
+    }
+
     /// Whether a socket of this type may talk to a peer of type `peer`
     /// (RFC 23 §"The Socket-Type Property").
     pub fn is_compatible(self, peer: SocketType) -> bool {
@@ -223,6 +253,11 @@ mod tests {
             }
             assert_eq!(SocketType::from_name(a.name().as_bytes()), Some(a));
         }
+        for (n, t) in all.into_iter().enumerate() {
+            assert_eq!(usize::from(t.zmtp2_number()), n, "{t}");
+            assert_eq!(SocketType::from_zmtp2_number(n as u8), Some(t));
+        }
+        assert_eq!(SocketType::from_zmtp2_number(11), None);
         assert!(Req.is_compatible(Router));
         assert!(!Req.is_compatible(Req));
         assert!(!Push.is_compatible(Push));

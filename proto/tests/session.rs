@@ -10,8 +10,8 @@ use bytes::{Bytes, BytesMut};
 use common::{command, drain, feed, fixture, greeting, ready, Pair};
 use ferrozmq_proto::codec::{decode_frame, Command, FrameLimits, GREETING_LEN};
 use ferrozmq_proto::{
-    DecodeError, Message, PeerMisbehaved, Session, SessionConfig, SessionError, SessionEvent,
-    SocketType,
+    DecodeError, LegacyRefusal, Message, PeerMisbehaved, Session, SessionConfig, SessionError,
+    SessionEvent, SocketType, WireRevision,
 };
 
 fn session(socket_type: SocketType) -> (Session, std::time::Instant) {
@@ -50,9 +50,34 @@ fn rejected_after_greeting(tail: &[u8], expected: PeerMisbehaved) {
     assert_misbehaved(feed(&mut s, &bytes, false, now).1, expected);
 }
 
+/// RFC 15 §"Backwards Interoperability", as libzmq: the signature first (its padding is our
+/// routing id's length + 1), the major version once the peer's signature is versioned, the
+/// rest once its revision is 3 or more.
 #[test]
-fn greeting_is_queued_at_once() {
-    let (s, _) = session(SocketType::Dealer);
+fn greeting_goes_out_in_stages_while_the_revision_is_detected() {
+    let mut config = SessionConfig::new(SocketType::Dealer);
+    config.routing_id = Bytes::from_static(b"abc");
+    let now = std::time::Instant::now();
+    let mut s = Session::new(config, now);
+    assert_eq!(drain(&mut s), b"\xff\x00\x00\x00\x00\x00\x00\x00\x04\x7f");
+    let peer = greeting(3, 1, b"NULL");
+    let mut buf = BytesMut::from(&peer[..10]);
+    s.handle_input(&mut buf, now).unwrap();
+    assert_eq!(drain(&mut s), [3]);
+    buf.extend_from_slice(&peer[10..11]);
+    s.handle_input(&mut buf, now).unwrap();
+    let rest = drain(&mut s);
+    assert_eq!(rest.len(), GREETING_LEN - 11);
+    assert_eq!(&rest[..5], b"\x01NULL");
+    assert!(!s.is_ready());
+}
+
+/// A session that may not fall back (legacy protocols off) sends all 64 bytes at once.
+#[test]
+fn greeting_is_queued_at_once_without_legacy_protocols() {
+    let mut config = SessionConfig::new(SocketType::Dealer);
+    config.legacy_protocols = false;
+    let s = Session::new(config, std::time::Instant::now());
     assert_eq!(s.pending_output().len(), GREETING_LEN);
     assert!(!s.is_ready());
 }
@@ -210,12 +235,36 @@ fn large_bodies_are_queued_by_reference_and_arrive_intact() {
 }
 
 #[test]
-fn bad_signature_is_rejected_on_the_first_byte() {
+fn bad_signature_is_rejected() {
+    // A 0xFF and a 10th byte with bit 0 set announce a versioned peer: it must be 0x7F.
     let (mut s, now) = session(SocketType::Dealer);
-    let (_, result) = feed(&mut s, b"G", false, now);
+    let (_, result) = feed(
+        &mut s,
+        b"\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7d",
+        false,
+        now,
+    );
     assert_misbehaved(result, DecodeError::BadSignature.into());
     // The session stays dead.
     assert!(s.handle_input(&mut BytesMut::from(&b"x"[..]), now).is_err());
+}
+
+/// Without legacy protocols, a first byte other than 0xFF fails at once (with them, it is a
+/// ZMTP 1.0 peer's identity frame: see tests/legacy.rs).
+#[test]
+fn no_signature_is_refused_on_the_first_byte_without_legacy_protocols() {
+    let mut config = SessionConfig::new(SocketType::Dealer);
+    config.legacy_protocols = false;
+    let now = std::time::Instant::now();
+    let mut s = Session::new(config, now);
+    let (_, result) = feed(&mut s, b"G", false, now);
+    assert_eq!(
+        result,
+        Err(SessionError::LegacyPeerRefused {
+            revision: WireRevision::Zmtp1_0,
+            reason: LegacyRefusal::Disabled
+        })
+    );
 }
 
 #[test]
@@ -283,7 +332,6 @@ fn command_with_more_is_rejected() {
 #[test]
 fn incompatible_socket_type_sends_error() {
     let (mut s, now) = session(SocketType::Pub);
-    drain(&mut s);
     let mut bytes = greeting(3, 1, b"NULL");
     bytes.extend(ready("PUSH", None));
     let (events, result) = feed(&mut s, &bytes, false, now);
@@ -295,9 +343,7 @@ fn incompatible_socket_type_sends_error() {
             peer: SocketType::Push,
         },
     );
-    let mut out = vec![0u8; GREETING_LEN];
-    out.extend(drain(&mut s));
-    let cmds = commands_in(&out);
+    let cmds = commands_in(&drain(&mut s));
     assert!(
         matches!(&cmds[..], [Command::Ready(_), Command::Error { reason }] if &reason[..] == b"incompatible socket type")
     );

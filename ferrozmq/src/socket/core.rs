@@ -154,6 +154,7 @@ impl SocketCore {
         c.heartbeat_ivl = o.heartbeat_ivl;
         c.heartbeat_ttl = o.heartbeat_ttl;
         c.heartbeat_timeout = o.heartbeat_timeout;
+        c.legacy_protocols = o.legacy_protocols;
         c
     }
 

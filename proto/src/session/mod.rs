@@ -1,9 +1,13 @@
-//! The per-connection ZMTP state machine (sans-IO): greeting, mechanism handshake, traffic,
-//! heartbeats.
+//! The per-connection ZMTP state machine (sans-IO): greeting and revision detection,
+//! mechanism handshake, traffic, heartbeats.
 //!
 //! The contract the engine codes against. Call order:
-//! 1. [`Session::new`] — the session immediately queues its whole 64-byte greeting
-//!    (we send all 64 bytes at once; RFC 23 allows it and libzmq accepts it).
+//! 1. [`Session::new`] — the session immediately queues the start of its greeting: the
+//!    10-byte signature, then more as the peer's first bytes tell its revision (as libzmq
+//!    does, so that a ZMTP 1.0 peer reads the signature as our identity frame's header). A
+//!    session that may not fall back to ZMTP 1.0/2.0 (see [`SessionConfig::legacy_protocols`])
+//!    queues all 64 bytes at once. The revision picked is in [`PeerInfo::revision`];
+//!    `legacy.rs` has the ZMTP 1.0/2.0 greeting and identity.
 //! 2. Whenever bytes arrive: [`Session::handle_input`] with the read buffer; the session
 //!    consumes complete units from the front (splitting frames off without copying) and leaves
 //!    a partial tail in the buffer. Then drain [`Session::poll_event`].
@@ -25,6 +29,7 @@
 //! (ZMTP 3.1) and one-frame messages starting with `0x01`/`0x00` (ZMTP 3.0, and libzmq
 //! before 4.3.3 even on 3.1); both become [`SessionEvent::Subscribe`]/[`SessionEvent::Cancel`].
 
+mod legacy;
 mod output;
 mod timers;
 
@@ -37,10 +42,11 @@ use self::output::Output;
 use self::timers::{TimerAction, Timers};
 use crate::codec::command::put_command;
 use crate::codec::{
-    encode_frame_header, Command, FrameHeader, FrameLimits, Greeting, Metadata, FLAG_COMMAND,
-    FLAG_MORE, GREETING_LEN,
+    detect_revision, encode_frame_header, set_signature_length, v1, v2, Command, Detected,
+    FrameHeader, FrameLimits, Greeting, Metadata, FLAG_COMMAND, FLAG_MORE, GREETING_LEN,
+    SIGNATURE_LEN,
 };
-use crate::error::PeerMisbehaved;
+use crate::error::{LegacyRefusal, PeerMisbehaved, WireRevision};
 use crate::mechanism::{peer_error, Handshake, HandshakeStep};
 use crate::{Message, SessionError, SocketType, Subscriptions};
 
@@ -73,6 +79,10 @@ pub struct SessionConfig {
     pub heartbeat_ttl: Option<Duration>,
     /// Fail if nothing arrives for this long after a PING (defaults to `heartbeat_ivl`).
     pub heartbeat_timeout: Option<Duration>,
+    /// Fall back to ZMTP 2.0 (RFC 15) or 1.0 (RFC 13) for a peer that speaks only those, as
+    /// libzmq does (default `true`). Never with a mechanism other than NULL: the legacy
+    /// revisions have no security, so such a session refuses legacy peers whatever this says.
+    pub legacy_protocols: bool,
 }
 
 impl SessionConfig {
@@ -87,6 +97,7 @@ impl SessionConfig {
             heartbeat_ivl: None,
             heartbeat_ttl: None,
             heartbeat_timeout: None,
+            legacy_protocols: true,
         }
     }
 }
@@ -99,8 +110,11 @@ pub struct PeerInfo {
     pub socket_type: SocketType,
     /// The peer's `Identity` property, if present and non-empty.
     pub routing_id: Option<Bytes>,
-    /// The negotiated ZMTP minor version (0 for 3.0, 1 for 3.1).
+    /// The negotiated ZMTP minor version (0 for 3.0, 1 for 3.1; 0 for ZMTP 1.0/2.0).
     pub minor_version: u8,
+    /// The protocol revision spoken with this peer. A ZMTP 1.0 peer does not announce its
+    /// socket type: `socket_type` is then assumed (a type compatible with ours), not checked.
+    pub revision: WireRevision,
 }
 
 /// Output of a session for the engine.
@@ -143,6 +157,28 @@ pub struct Session {
     /// Output stream position just past our last PONG: while it is unwritten, another PING
     /// gets no second PONG (at most one pending, as libzmq).
     pong_end: Option<u64>,
+    /// The framing in use, picked with the peer's revision (ZMTP 3.x until then).
+    framing: Framing,
+    /// Our whole 64-byte ZMTP 3.x greeting, and how much of it has been queued: it goes out
+    /// in stages while the peer's revision is detected (RFC 15 §"Backwards
+    /// Interoperability").
+    greeting: Bytes,
+    greeting_sent: usize,
+    /// Our routing id, sent as the identity frame to a ZMTP 1.0/2.0 peer.
+    routing_id: Bytes,
+    /// Why this session may not fall back to ZMTP 1.0/2.0, if it may not.
+    legacy_refusal: Option<LegacyRefusal>,
+}
+
+/// How frames are delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// RFC 23 §"Framing".
+    Zmtp3,
+    /// RFC 15 §"Framing".
+    Zmtp2,
+    /// RFC 13 §"The Framing Layer".
+    Zmtp1,
 }
 
 /// Where the session is (RFC 23 §"Overall Behavior").
@@ -150,6 +186,9 @@ pub struct Session {
 enum State {
     ExpectGreeting(Handshake),
     Handshaking(Handshake),
+    /// ZMTP 1.0/2.0: the greeting is done; the peer's identity frame comes next. The peer's
+    /// socket type is `None` for ZMTP 1.0, which does not send one.
+    ExpectIdentity(Option<SocketType>),
     Traffic,
     Dead(SessionError),
 }
@@ -184,15 +223,34 @@ impl Session {
             metadata.insert("Identity", config.routing_id.clone());
         }
         let handshake = Handshake::new(&config.mechanism, metadata);
-        // Grows with what is sent: an idle connection keeps only its handshake's bytes.
-        let mut out = Output::with_capacity(256);
+        let legacy_refusal = if !matches!(config.mechanism, MechanismConfig::Null) {
+            // The legacy revisions have no security mechanisms: never downgrade.
+            Some(LegacyRefusal::Mechanism(handshake.name()))
+        } else if !config.legacy_protocols {
+            Some(LegacyRefusal::Disabled)
+        } else {
+            None
+        };
+        let mut greeting = BytesMut::with_capacity(GREETING_LEN);
         Greeting::new(
             MAJOR,
             MINOR,
             handshake.name().as_bytes(),
             handshake.as_server(),
         )
-        .encode(out.staging());
+        .encode(&mut greeting);
+        set_signature_length(&mut greeting, config.routing_id.len());
+        // Grows with what is sent: an idle connection keeps only its handshake's bytes.
+        let mut out = Output::with_capacity(256);
+        // RFC 15 §"Backwards Interoperability": send the signature, then read the peer's.
+        // Without a fall-back to make, all 64 bytes go at once (RFC 23 allows it).
+        let greeting_sent = if legacy_refusal.is_none() {
+            SIGNATURE_LEN
+        } else {
+            GREETING_LEN
+        };
+        out.staging()
+            .put_slice(greeting.get(..greeting_sent).unwrap_or_default());
         Session {
             timers: Timers::new(&config, now),
             state: State::ExpectGreeting(handshake),
@@ -211,6 +269,11 @@ impl Session {
             partial_bytes: 0,
             unconsumed: 0,
             pong_end: None,
+            framing: Framing::Zmtp3,
+            greeting: greeting.freeze(),
+            greeting_sent,
+            routing_id: config.routing_id,
+            legacy_refusal,
         }
     }
 
@@ -284,7 +347,7 @@ impl Session {
     /// A message sent earlier is kept until Ready; after an error it is dropped.
     pub fn send_message(&mut self, msg: &Message) {
         match self.state {
-            State::Traffic => encode_message(&mut self.out, msg),
+            State::Traffic => encode_message(&mut self.out, msg, self.framing),
             State::Dead(_) => {}
             _ => self.early.push(EarlySend::Message(msg.clone())),
         }
@@ -348,11 +411,28 @@ impl Session {
         if matches!(self.state, State::Handshaking(_)) && !self.read_handshake(buf, now)? {
             return Ok(());
         }
+        if matches!(self.state, State::ExpectIdentity(_)) && !self.read_identity(buf, now)? {
+            return Ok(());
+        }
         self.read_traffic(buf, now, max_events)
     }
 
     /// Returns true once the peer's greeting has been consumed.
     fn read_greeting(&mut self, buf: &mut BytesMut) -> Result<bool, SessionError> {
+        // RFC 15 §"Backwards Interoperability": the first bytes tell the revision.
+        match detect_revision(buf).map_err(PeerMisbehaved::from)? {
+            Detected::Pending => return Ok(false),
+            Detected::Unversioned => return self.start_zmtp1_unversioned(),
+            Detected::Versioned(None) => {
+                // A versioned peer: now our major version (RFC 23 §"Version Negotiation").
+                self.send_greeting_until(SIGNATURE_LEN + 1);
+                return Ok(false);
+            }
+            Detected::Versioned(Some(revision @ (0 | 1))) => {
+                return self.read_legacy_greeting(buf, revision)
+            }
+            Detected::Versioned(Some(_)) => self.send_greeting_until(GREETING_LEN),
+        }
         let Some(greeting) = Greeting::decode(buf)? else {
             return Ok(false);
         };
@@ -409,6 +489,14 @@ impl Session {
         }
     }
 
+    /// Queues our greeting up to byte `n` (what is not queued yet).
+    fn send_greeting_until(&mut self, n: usize) {
+        if let Some(next) = self.greeting.get(self.greeting_sent..n) {
+            self.out.staging().put_slice(next);
+            self.greeting_sent = n;
+        }
+    }
+
     /// Checks the peer's metadata and switches to traffic.
     fn complete_handshake(&mut self, peer: &Metadata, now: Instant) -> Result<(), SessionError> {
         let socket_type = match self.check_socket_type(peer) {
@@ -423,6 +511,19 @@ impl Session {
             }
         };
         let routing_id = peer.get("Identity").filter(|id| !id.is_empty()).cloned();
+        let revision = WireRevision::Zmtp3 { minor: self.minor };
+        self.enter_traffic(socket_type, routing_id, revision, now);
+        Ok(())
+    }
+
+    /// The handshake is done: traffic may flow, and sends made before now go out.
+    fn enter_traffic(
+        &mut self,
+        socket_type: SocketType,
+        routing_id: Option<Bytes>,
+        revision: WireRevision,
+        now: Instant,
+    ) {
         self.state = State::Traffic;
         let message_limit = self.max_msg_size.unwrap_or(u64::MAX);
         self.limits = FrameLimits {
@@ -434,14 +535,14 @@ impl Session {
             socket_type,
             routing_id,
             minor_version: self.minor,
+            revision,
         }));
         for early in std::mem::take(&mut self.early) {
             match early {
-                EarlySend::Message(msg) => encode_message(&mut self.out, &msg),
+                EarlySend::Message(msg) => encode_message(&mut self.out, &msg, self.framing),
                 EarlySend::Subscription(topic, sub) => self.encode_subscription(&topic, sub),
             }
         }
-        Ok(())
     }
 
     fn check_socket_type(&self, peer: &Metadata) -> Result<SocketType, PeerMisbehaved> {
@@ -470,7 +571,13 @@ impl Session {
             if self.events.len() >= max_events && self.partial.is_empty() {
                 return Ok(());
             }
-            let Some(header) = FrameHeader::decode(buf, &self.limits)? else {
+            let header = match self.framing {
+                Framing::Zmtp3 => FrameHeader::decode(buf, &self.limits)?,
+                // The legacy decoders never return the COMMAND flag: no commands there.
+                Framing::Zmtp2 => v2::decode_header(buf, self.limits.message)?,
+                Framing::Zmtp1 => v1::decode_header(buf, self.limits.message)?,
+            };
+            let Some(header) = header else {
                 return Ok(());
             };
             if header.flags & FLAG_COMMAND == 0 {
@@ -573,36 +680,48 @@ impl Session {
             let name: &[u8] = if subscribe { b"SUBSCRIBE" } else { b"CANCEL" };
             put_command(self.out.staging(), name, &[topic]);
         } else {
-            // ZMTP 3.0 (RFC 29): a message frame of 0x01/0x00 then the topic.
+            // ZMTP 3.0 (RFC 29) and RFC 15 §"Publish-Subscribe": a message frame of
+            // 0x01/0x00 then the topic.
             let out = self.out.staging();
             out.reserve(10 + topic.len());
-            encode_frame_header(out, 0, 1 + topic.len());
+            put_header(out, self.framing, false, 1 + topic.len());
             out.put_u8(u8::from(subscribe));
             out.put_slice(topic);
         }
     }
 }
 
+/// Appends a message frame header in `framing` (RFC 23 §"Framing", RFC 15 §"Framing",
+/// RFC 13 §"The Framing Layer").
+#[inline]
+fn put_header(out: &mut BytesMut, framing: Framing, more: bool, len: usize) {
+    match framing {
+        Framing::Zmtp3 => encode_frame_header(out, if more { FLAG_MORE } else { 0 }, len),
+        Framing::Zmtp2 => v2::encode_header(out, more, len),
+        Framing::Zmtp1 => v1::encode_header(out, more, len),
+    }
+}
+
 /// Appends every frame of `msg`, MORE on all but the last (RFC 23 §"Framing").
 #[inline]
-fn encode_message(out: &mut Output, msg: &Message) {
+fn encode_message(out: &mut Output, msg: &Message, framing: Framing) {
     let frames = msg.frames();
     if frames.is_empty() {
         // An empty message travels as one empty frame.
-        out.staging().put_slice(&[0, 0]);
+        put_header(out.staging(), framing, false, 0);
         return;
     }
     let last = frames.len() - 1;
     for (i, frame) in frames.iter().enumerate() {
-        let flags = if i == last { 0 } else { FLAG_MORE };
+        let more = i != last;
         let staging = out.staging();
         if frame.len() >= output::SHARE_MIN {
             // Large bodies are sent by reference (a vectored write), never copied.
-            encode_frame_header(staging, flags, frame.len());
+            put_header(staging, framing, more, frame.len());
             out.push_shared(frame.to_bytes());
         } else {
-            staging.reserve(9 + frame.len());
-            encode_frame_header(staging, flags, frame.len());
+            staging.reserve(10 + frame.len());
+            put_header(staging, framing, more, frame.len());
             staging.put_slice(frame);
         }
     }
