@@ -52,4 +52,4 @@ pub use proxy::{
     proxy, proxy_steerable, Proxy, ProxyControl, ProxyError, ProxySocket, ProxyStatistics,
     SocketStatistics,
 };
-pub use socket::Socket;
+pub use socket::{Socket, SocketSink, SocketStream};

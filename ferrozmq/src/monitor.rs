@@ -231,6 +231,21 @@ impl Monitor {
     }
 }
 
+/// Async iteration (`futures_core::Stream`): each event in turn, ending after
+/// `MonitorStopped`; works under any executor. `Monitor` is also an `Iterator`, so with
+/// `futures::StreamExt` in scope write `StreamExt::next(&mut monitor)` (or use
+/// [`Monitor::recv_async`]) to say which `next` is meant.
+impl futures_core::Stream for Monitor {
+    type Item = MonitorEvent;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<MonitorEvent>> {
+        self.poll_recv(cx)
+    }
+}
+
 /// Blocking iteration: each event in turn, ending after `MonitorStopped`.
 impl Iterator for Monitor {
     type Item = MonitorEvent;

@@ -164,6 +164,21 @@ impl Reactor {
     }
 }
 
+impl Reactor {
+    /// Asks the reactor to stop after lingering connections finish, without waiting: the
+    /// returned job waits for it (run it on a thread that may block). `None` if the thread
+    /// was already stopped or is being stopped.
+    pub(crate) fn begin_shutdown(&self) -> Option<impl FnOnce() + Send + 'static> {
+        let thread = self.thread.lock().take()?;
+        self.send(Command::Shutdown);
+        let shared = self.shared.clone();
+        Some(move || {
+            let _ = thread.join();
+            shared.close_inbox();
+        })
+    }
+}
+
 /// What a command means once no reactor will run it: a closed socket has nothing left in the
 /// engine, so its monitors stop; a listener is closed; the rest is dropped.
 fn settle_without_reactor(cmd: Command) {

@@ -2,15 +2,18 @@
 //! connect, unbind, disconnect) that hand listeners and connects to the engine.
 
 pub(crate) mod core;
+mod halves;
 pub(crate) mod link;
 pub(crate) mod pattern;
 pub(crate) mod pipe;
 
 mod wait;
 
+pub use halves::{SocketSink, SocketStream};
+
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use self::core::{SocketCore, Wait};
@@ -405,30 +408,97 @@ impl Socket {
 
     /// Sends asynchronously; the future works under any executor (it is woken by the socket
     /// itself, not by a runtime's reactor).
+    ///
+    /// # Cancellation
+    /// Not cancellation-safe, as `tokio::sync::mpsc::Sender::send`: the future owns `msg`
+    /// until the socket has queued it. If it is dropped before completing (the losing branch
+    /// of a `select!`, a time-out), the message was **not** queued and is dropped with it;
+    /// it is never queued later. To keep the message through a cancellation, use
+    /// [`Socket::send_async_from`] (the message stays in the caller's slot) or the
+    /// [`SocketSink`](crate::SocketSink) of [`Socket::sink`].
     pub async fn send_async(&self, msg: impl Into<Message>) -> Result<(), SendError> {
         let mut msg = Some(msg.into());
-        poll_fn(|cx| {
-            let Some(m) = msg.take() else {
-                return Poll::Ready(Ok(()));
-            };
-            match self.core().poll_send(m, cx.waker()) {
-                Err(e) if e.kind() == crate::SendErrorKind::WouldBlock => {
-                    msg = Some(e.into_message());
-                    Poll::Pending
-                }
-                other => Poll::Ready(other),
-            }
-        })
-        .await
+        self.send_async_from(&mut msg).await
+    }
+
+    /// Sends the message in `slot` asynchronously, taking it out only when the socket queues
+    /// it.
+    ///
+    /// # Cancellation
+    /// Cancellation-safe: if the future is dropped before completing, the message is still
+    /// in `slot`, unsent, to be sent again or kept. When the future completes, `slot` is
+    /// empty: `Ok` means the message was queued; an error hands it back in the
+    /// [`SendError`]. An empty `slot` completes at once with `Ok`.
+    ///
+    /// ```
+    /// # use ferrozmq::{Context, Message, SocketType};
+    /// # use std::future::{pending, Future};
+    /// # futures::executor::block_on(async {
+    /// let ctx = Context::new();
+    /// let push = ctx.socket(SocketType::Push); // no peer: a send must wait
+    /// let mut slot = Some(Message::from("kept"));
+    /// futures::select_biased! {
+    ///     _ = futures::FutureExt::fuse(std::future::ready(())) => {}
+    ///     _ = futures::FutureExt::fuse(push.send_async_from(&mut slot)) => unreachable!(),
+    /// }
+    /// assert_eq!(slot.unwrap().frames()[0], "kept");
+    /// # });
+    /// ```
+    pub async fn send_async_from(&self, slot: &mut Option<Message>) -> Result<(), SendError> {
+        poll_fn(|cx| self.poll_send(cx, slot)).await
     }
 
     /// Receives asynchronously; the future works under any executor.
+    ///
+    /// # Cancellation
+    /// Cancellation-safe: a message is taken from the socket only by the poll that completes
+    /// the future, so a future dropped before completing (the losing branch of a `select!`)
+    /// took nothing, and the next receive gets the message.
     pub async fn recv_async(&self) -> Result<Message, RecvError> {
-        poll_fn(|cx| match self.core().poll_recv(cx.waker()) {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Tries to receive a message without blocking; if none is ready, registers the task's
+    /// waker and returns `Pending`. The building block of [`Socket::recv_async`] and
+    /// [`SocketStream`](crate::SocketStream).
+    ///
+    /// Contract: after `Pending`, the waker of the latest call is woken when a message may
+    /// have become ready (or the socket closed); wake-ups may be spurious (another receiver
+    /// took the message first), so poll again and expect `Pending` again. A message is taken
+    /// only by a call that returns it. Any number of tasks may poll one socket; each
+    /// registered waker is woken.
+    pub fn poll_recv(&self, cx: &mut TaskContext<'_>) -> Poll<Result<Message, RecvError>> {
+        match self.core().poll_recv(cx.waker()) {
             Err(RecvError::WouldBlock) => Poll::Pending,
             other => Poll::Ready(other),
-        })
-        .await
+        }
+    }
+
+    /// Tries to queue the message in `slot` without blocking: `Ready(Ok(()))` once queued
+    /// (`slot` is then empty), `Ready(Err(e))` if the send failed (the message is in `e`,
+    /// `slot` is empty), or `Pending` with the message still in `slot` and the task's waker
+    /// registered. An empty `slot` is `Ready(Ok(()))` at once.
+    ///
+    /// Contract: after `Pending`, the waker is woken when a peer may have room (or the socket
+    /// closed); wake-ups may be spurious (another sender took the room first), so poll again.
+    /// Because the message stays with the caller until it is queued, dropping the caller's
+    /// future loses nothing. The building block of [`Socket::send_async_from`] and
+    /// [`SocketSink`](crate::SocketSink).
+    pub fn poll_send(
+        &self,
+        cx: &mut TaskContext<'_>,
+        slot: &mut Option<Message>,
+    ) -> Poll<Result<(), SendError>> {
+        let Some(msg) = slot.take() else {
+            return Poll::Ready(Ok(()));
+        };
+        match self.core().poll_send(msg, cx.waker()) {
+            Err(e) if e.kind() == SendErrorKind::WouldBlock => {
+                *slot = Some(e.into_message());
+                Poll::Pending
+            }
+            other => Poll::Ready(other),
+        }
     }
 
     /// How many sent messages are still queued in this socket, waiting for a connection to
