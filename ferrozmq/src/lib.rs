@@ -21,6 +21,12 @@
 
 #![deny(missing_docs)]
 
+// Unix only (Linux is what is tested): ipc is a Unix domain socket, the engine uses
+// Unix descriptors, and interface names come from getifaddrs(3). Say so plainly instead of
+// failing somewhere inside the build.
+#[cfg(not(unix))]
+compile_error!("ferrozmq supports Unix targets only (Linux is tested; see the README)");
+
 mod context;
 mod endpoint;
 mod engine;

@@ -24,7 +24,7 @@ use crate::error::{
     SendErrorKind,
 };
 use crate::monitor::{bind_error_kind, Monitor, MonitorEvent, MonitorEventKind};
-use crate::transport::{bind_ipc, bind_tcp, Listener, Target};
+use crate::transport::{abstract_name, bind_ipc, bind_tcp, Listener, Target};
 use crate::{Context, Message, Options, SocketOption, SocketType};
 
 /// What `open_listener` hands to `bind`: the listener (none for inproc), the resolved
@@ -89,6 +89,11 @@ impl Socket {
     /// Binds to an endpoint and returns the resolved endpoint (e.g. with the ephemeral port
     /// chosen for `tcp://127.0.0.1:*`), also kept as [`Socket::last_endpoint`].
     ///
+    /// tcp hosts are `*` (every IPv4 interface; with [`SocketOption::Ipv6`] on, a
+    /// dual-stack `[::]` socket that takes IPv4 and IPv6 where the system allows), an address,
+    /// an interface name (`tcp://lo:5555`) or a host name (resolved here, as in libzmq).
+    /// `ipc://@NAME` binds in the Linux abstract namespace (no file is made).
+    ///
     /// Monitors see `Listening` with the resolved endpoint, or `BindFailed` (unless the
     /// socket is closed).
     pub fn bind(&self, endpoint: &str) -> Result<String, BindError> {
@@ -143,8 +148,11 @@ impl Socket {
             });
         }
         Ok(match &ep {
-            Endpoint::Tcp { host, port } => {
-                let addr = Endpoint::tcp_bind_addr(host, *port)?;
+            Endpoint::Tcp {
+                source: Some(_), ..
+            } => return Err(crate::EndpointError::InvalidAddress(endpoint.to_owned()).into()),
+            Endpoint::Tcp { host, port, .. } => {
+                let addr = Endpoint::tcp_bind_addr(host, *port, opts.ipv6)?;
                 let (l, resolved) = bind_tcp(addr, &opts)?;
                 (Some(l), resolved, None)
             }
@@ -155,7 +163,8 @@ impl Socket {
                     path.clone()
                 };
                 let l = bind_ipc(&path)?;
-                (Some(l), format!("ipc://{}", path.display()), Some(path))
+                let unlink = abstract_name(&path).is_none().then(|| path.clone());
+                (Some(l), format!("ipc://{}", path.display()), unlink)
             }
             Endpoint::Inproc(name) => {
                 core.ctx.inproc_bind(name, core)?;
@@ -174,12 +183,27 @@ impl Socket {
     /// Connects to an endpoint. The connection is made (and remade after failures, with
     /// RECONNECT_IVL back-off) in the background; messages queue for it meanwhile unless
     /// IMMEDIATE is set. inproc endpoints may be connected before they are bound.
+    ///
+    /// tcp endpoints are `tcp://[SOURCE;]HOST:PORT`. A host name is not resolved here: the
+    /// engine resolves it off the caller's thread before every connection attempt (so a name
+    /// that does not resolve yet, or whose address changes, is retried like a refused
+    /// connect), and monitors see each failure as [`MonitorEventKind::ResolveFailed`]. Names
+    /// resolve to IPv4 addresses unless [`SocketOption::Ipv6`] is on. `SOURCE` (`*`, an
+    /// address or an interface name, with an optional `:PORT`) is the local address the
+    /// connection is bound to, as in libzmq. `ipc://@NAME` connects in the Linux abstract
+    /// namespace.
     pub fn connect(&self, endpoint: &str) -> Result<(), ConnectError> {
         let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
         let target = match &ep {
-            Endpoint::Tcp { host, port } => {
-                Some(Target::Tcp(Endpoint::tcp_connect_addr(host, *port)?))
+            Endpoint::Tcp { host, port, source } => {
+                let dst = Endpoint::tcp_connect_dst(host, *port)?;
+                let ipv6 = core.options().ipv6;
+                let source = source
+                    .as_ref()
+                    .map(|(h, p)| Endpoint::tcp_source_addr(h, *p, ipv6))
+                    .transpose()?;
+                Some(Target::Tcp { dst, source })
             }
             Endpoint::Ipc(path) => Some(Target::Ipc(path.clone())),
             Endpoint::Inproc(_) => None,
