@@ -81,7 +81,7 @@ impl Endpoint {
         port: Option<u16>,
         ipv6: bool,
     ) -> Result<SocketAddr, EndpointError> {
-        resolve_local(host, port.unwrap_or(0), ipv6)
+        resolve_local(host, port.unwrap_or(0), ipv6, true)
     }
 
     /// Where a tcp endpoint connects: an address, or a name to resolve in the background.
@@ -99,13 +99,14 @@ impl Endpoint {
         })
     }
 
-    /// The local address a `tcp://SOURCE;...` connection binds to before connecting.
+    /// The local address a `tcp://SOURCE;...` connection binds to before connecting: `*`, an
+    /// address or an interface name, never a DNS lookup (`connect` does not block on one).
     pub(crate) fn tcp_source_addr(
         host: &str,
         port: Option<u16>,
         ipv6: bool,
     ) -> Result<SocketAddr, EndpointError> {
-        resolve_local(host, port.unwrap_or(0), ipv6)
+        resolve_local(host, port.unwrap_or(0), ipv6, false)
     }
 }
 
@@ -135,9 +136,14 @@ fn parse_port(p: &str) -> Option<Option<u16>> {
     }
 }
 
-/// A local address as libzmq finds one: `*`, a literal address, an interface name, then a
-/// host name (resolved here: binds resolve on the caller's thread, as in libzmq).
-fn resolve_local(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr, EndpointError> {
+/// A local address as libzmq finds one: `*`, a literal address, an interface name, then
+/// (with `dns`) a host name, resolved here: binds resolve on the caller's thread, as in libzmq.
+fn resolve_local(
+    host: &str,
+    port: u16,
+    ipv6: bool,
+    dns: bool,
+) -> Result<SocketAddr, EndpointError> {
     if host == "*" {
         let ip = if ipv6 {
             IpAddr::V6(Ipv6Addr::UNSPECIFIED)
@@ -151,6 +157,9 @@ fn resolve_local(host: &str, port: u16, ipv6: bool) -> Result<SocketAddr, Endpoi
     }
     if let Some(ip) = interface_addr(host, ipv6) {
         return Ok(SocketAddr::new(ip, port));
+    }
+    if !dns {
+        return Err(EndpointError::Unresolvable(host.to_owned()));
     }
     resolve_name(host, port, ipv6).map_err(|_| EndpointError::Unresolvable(host.to_owned()))
 }

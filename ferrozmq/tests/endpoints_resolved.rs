@@ -150,6 +150,21 @@ fn a_source_address_is_where_the_connection_comes_from() {
 }
 
 #[test]
+fn a_source_must_be_local_and_bind_takes_none() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push);
+    // Not an interface nor an address: refused at once, without a DNS lookup.
+    assert!(push
+        .connect("tcp://no-such-interface0;127.0.0.1:5555")
+        .is_err());
+    let pull = ctx.socket(SocketType::Pull);
+    assert!(matches!(
+        pull.bind("tcp://127.0.0.1;127.0.0.1:*"),
+        Err(BindError::Endpoint(_))
+    ));
+}
+
+#[test]
 fn a_source_with_a_fixed_port_is_used() {
     let ctx = Context::new();
     // A free port, found by binding it and letting it go.
