@@ -158,8 +158,91 @@ impl Context {
 
     /// Closes every socket of this context (each flushing for at most its LINGER) and stops the
     /// I/O thread once they are done. Blocked calls on those sockets return `Closed`.
+    ///
+    /// Blocks the calling thread for up to LINGER, as does dropping the last handle of the
+    /// context (sockets hold one). In async code use [`Context::terminate_async`] instead.
     pub fn terminate(&self) {
         self.shell.inner.terminate();
+    }
+
+    /// [`Context::terminate`] for async code: starts the termination at once (every socket
+    /// closes; blocked calls return `Closed`) and returns a future, for any executor, that
+    /// completes once the I/O threads have flushed for at most each socket's LINGER and
+    /// stopped. The waiting is done by a short-lived helper thread, never by the task's
+    /// executor thread.
+    ///
+    /// Which to use: inside an async task, `ctx.terminate_async().await` before the last
+    /// handles of the context and of its sockets go. Once it completed, dropping them
+    /// returns at once; whereas dropping the last handle without it (or calling
+    /// `terminate`) blocks the executor thread for up to LINGER. Dropping a socket alone
+    /// never blocks (its flush runs in the background); only the context's end waits.
+    ///
+    /// ```
+    /// # use ferrozmq::{Context, SocketType};
+    /// let ctx = Context::new();
+    /// let push = ctx.socket(SocketType::Push);
+    /// push.connect("tcp://127.0.0.1:1").unwrap();
+    /// futures::executor::block_on(async move {
+    ///     ctx.terminate_async().await;
+    ///     drop(push); // returns at once
+    /// });
+    /// ```
+    pub fn terminate_async(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let inner = &self.shell.inner;
+        inner.close_sockets();
+        let jobs: Vec<_> = inner
+            .reactors
+            .iter()
+            .filter_map(Reactor::begin_shutdown)
+            .collect();
+        let done = Arc::new(Finished::default());
+        if jobs.is_empty() {
+            done.set();
+        } else {
+            let signal = done.clone();
+            let run = move || {
+                jobs.into_iter().for_each(|job| job());
+                signal.set();
+            };
+            let spawned = std::thread::Builder::new()
+                .name("ferrozmq-term".into())
+                .spawn(run);
+            if let Err(e) = spawned {
+                // The join handles went with the closure: the I/O threads still finish on
+                // their own, detached, but nothing can wait for them any more.
+                tracing::warn!("ferrozmq: no thread to await the termination ({e})");
+                done.set();
+            }
+        }
+        std::future::poll_fn(move |cx| done.poll(cx))
+    }
+}
+
+/// A one-shot "done" flag with a waker: the end of `terminate_async`.
+#[derive(Debug, Default)]
+struct Finished {
+    state: Mutex<(bool, Option<std::task::Waker>)>,
+}
+
+impl Finished {
+    fn set(&self) {
+        let waker = {
+            let mut st = self.state.lock();
+            st.0 = true;
+            st.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    fn poll(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut st = self.state.lock();
+        if st.0 {
+            return std::task::Poll::Ready(());
+        }
+        st.1 = Some(cx.waker().clone());
+        std::task::Poll::Pending
     }
 }
 

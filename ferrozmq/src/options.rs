@@ -37,6 +37,11 @@ pub struct Options {
     pub max_msg_size: Option<u64>,
     /// Queue messages only for completed connections. Default false.
     pub immediate: bool,
+    /// ZMQ_IPV6: tcp endpoints use IPv6 too. Default false, as libzmq: `tcp://*:PORT` binds
+    /// IPv4 only, host and interface names resolve to IPv4 addresses. When true, `*` binds a
+    /// dual-stack `[::]` socket (IPv4 and IPv6 where the system allows) and names may resolve
+    /// to IPv6. Literal addresses (`tcp://[::1]:5555`) work either way.
+    pub ipv6: bool,
     /// Time allowed for the ZMTP handshake; `None` = forever. Default 30 s.
     pub handshake_ivl: Option<Duration>,
     /// Heartbeat PING interval; `None` = off. Default off.
@@ -107,6 +112,7 @@ impl Default for Options {
             routing_id: Bytes::new(),
             max_msg_size: None,
             immediate: false,
+            ipv6: false,
             handshake_ivl: Some(Duration::from_secs(30)),
             heartbeat_ivl: None,
             heartbeat_ttl: None,
@@ -160,6 +166,8 @@ pub enum SocketOption {
     MaxMsgSize(Option<u64>),
     /// ZMQ_IMMEDIATE.
     Immediate(bool),
+    /// ZMQ_IPV6 (see [`Options::ipv6`]).
+    Ipv6(bool),
     /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
     HandshakeIvl(Option<Duration>),
     /// ZMQ_HEARTBEAT_IVL (`None` = off).
@@ -234,6 +242,7 @@ impl SocketOption {
             SocketOption::RoutingId(_) => "ZMQ_ROUTING_ID",
             SocketOption::MaxMsgSize(_) => "ZMQ_MAXMSGSIZE",
             SocketOption::Immediate(_) => "ZMQ_IMMEDIATE",
+            SocketOption::Ipv6(_) => "ZMQ_IPV6",
             SocketOption::HandshakeIvl(_) => "ZMQ_HANDSHAKE_IVL",
             SocketOption::HeartbeatIvl(_) => "ZMQ_HEARTBEAT_IVL",
             SocketOption::HeartbeatTtl(_) => "ZMQ_HEARTBEAT_TTL",
@@ -315,6 +324,7 @@ impl Options {
             }
             SocketOption::MaxMsgSize(v) => self.max_msg_size = v,
             SocketOption::Immediate(v) => self.immediate = v,
+            SocketOption::Ipv6(v) => self.ipv6 = v,
             SocketOption::HandshakeIvl(v) => self.handshake_ivl = v,
             SocketOption::HeartbeatIvl(v) => self.heartbeat_ivl = v,
             SocketOption::HeartbeatTtl(v) => {

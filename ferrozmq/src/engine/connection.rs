@@ -167,6 +167,9 @@ struct Wire {
     me: Weak<Mutex<Wire>>,
     /// A write made by a sending thread failed: the reactor closes the connection with this.
     failed: Option<CloseReason>,
+    /// The `tracing` span of this connection (`endpoint`, `peer`, `origin`): the reactor's
+    /// work on it and its handshake's outcome are logged inside it.
+    span: tracing::Span,
 }
 
 impl Connection {
@@ -184,7 +187,17 @@ impl Connection {
         let session = Session::new(socket.session_config(), now);
         let peer_name = stream.peer_name();
         let socket_type = socket.socket_type();
+        let span = tracing::debug_span!(
+            "connection",
+            endpoint = %endpoint,
+            peer = tracing::field::Empty,
+            origin = if connecting { "connected" } else { "accepted" },
+        );
+        if !peer_name.is_empty() {
+            span.record("peer", peer_name.as_str());
+        }
         let wire = Wire {
+            span,
             direct: socket_type.capabilities().lockstep,
             me: Weak::new(),
             failed: None,
@@ -257,7 +270,15 @@ impl Connection {
 
     /// Reports how the connection ended (see [`Wire::report_close`]).
     pub(super) fn report_close(&self, reason: &CloseReason) {
-        self.wire.lock().report_close(reason);
+        let wire = self.wire.lock();
+        let _in_span = wire.span.enter();
+        match reason.handshake_failure() {
+            Some(failure) if wire.established && !wire.handshaken => {
+                tracing::debug!(%failure, "handshake failed");
+            }
+            _ => tracing::debug!(%reason, "connection closed"),
+        }
+        wire.report_close(reason);
     }
 
     /// True while a connect has not completed.
@@ -464,6 +485,7 @@ impl Wire {
             match ev {
                 SessionEvent::Ready(info) => {
                     self.handshaken = true;
+                    tracing::debug!(parent: &self.span, "handshake succeeded");
                     self.emit(MonitorEventKind::HandshakeSucceeded, true);
                     let meta = PeerMeta {
                         socket_type: info.socket_type,
@@ -603,6 +625,8 @@ impl Wire {
             Stream::Ipc(_) => self.endpoint.clone(),
             Stream::Tcp(_) => self.stream.peer_name(),
         };
+        self.span.record("peer", self.peer_name.as_str());
+        tracing::debug!(parent: &self.span, "connected");
         self.emit(MonitorEventKind::Connected, true);
     }
 

@@ -62,6 +62,10 @@ struct Connector {
     /// Set once the socket closed with messages still queued for this connect: keep trying
     /// until they are flushed or this deadline passes (`Some(None)`: no deadline).
     linger: Option<Option<Instant>>,
+    /// A tcp name's resolution is under way (see `resolve.rs`).
+    resolving: bool,
+    /// The address the name resolved to, for the attempt about to start.
+    resolved: Option<std::net::SocketAddr>,
 }
 
 /// A socket's share of the reactor: the tokens of its listeners and connections and the ids
@@ -198,6 +202,11 @@ impl Reactor {
             }
             #[cfg(test)]
             Command::Crash => panic!("reactor crash requested by a test"),
+            Command::Resolved {
+                socket_id,
+                connect_id,
+                result,
+            } => self.on_resolved((socket_id, connect_id), result, now),
             Command::Shutdown => self.on_shutdown(),
         }
     }
@@ -258,7 +267,7 @@ impl Reactor {
         }
         let backoff = Backoff::new(socket.options().reconnect_ivl);
         let key = (socket.id(), connect_id);
-        let endpoint = target_endpoint(&target);
+        let endpoint = target.endpoint();
         self.index(socket.id()).connects.insert(connect_id);
         self.connectors.insert(
             key,
@@ -271,6 +280,8 @@ impl Reactor {
                 active: None,
                 timer_at: None,
                 linger: None,
+                resolving: false,
+                resolved: None,
             },
         );
         self.start_connect(key, now);
@@ -594,10 +605,53 @@ impl Reactor {
         }
     }
 
+    /// A resolver thread answered: connect to the address, or report and retry later.
+    fn on_resolved(
+        &mut self,
+        key: (u64, u64),
+        result: Result<std::net::SocketAddr, String>,
+        now: Instant,
+    ) {
+        let Some(c) = self.connectors.get_mut(&key) else {
+            return; // disconnected or closed meanwhile
+        };
+        if !std::mem::take(&mut c.resolving) {
+            return;
+        }
+        match result {
+            Ok(addr) => {
+                tracing::debug!(endpoint = %c.endpoint, %addr, "resolved");
+                c.resolved = Some(addr);
+                self.start_connect(key, now);
+            }
+            Err(error) => {
+                tracing::debug!(endpoint = %c.endpoint, %error, "cannot resolve");
+                c.socket.emit(|| {
+                    let kind = MonitorEventKind::ResolveFailed { error };
+                    MonitorEvent::new(kind, c.endpoint.clone(), None)
+                });
+                self.schedule_reconnect(key, now);
+            }
+        }
+    }
+
     fn start_connect(&mut self, key: (u64, u64), now: Instant) {
-        let Some(c) = self.connectors.get(&key) else {
+        let Some(c) = self.connectors.get_mut(&key) else {
             return;
         };
+        // A name is resolved afresh before each attempt, off this thread; the attempt starts
+        // when the answer comes back (`on_resolved`).
+        let resolved = c.resolved.take();
+        if resolved.is_none() {
+            if let Some((host, port)) = c.target.name_to_resolve() {
+                if !c.resolving {
+                    c.resolving = true;
+                    let ipv6 = c.socket.options().ipv6;
+                    super::resolve::spawn(&self.shared, key, host, port, ipv6);
+                }
+                return;
+            }
+        }
         if c.linger.flatten().is_some_and(|d| d <= now) {
             if let Some(c) = self.remove_connector(key) {
                 self.stop_monitor_if_done(&c.socket, false);
@@ -609,7 +663,7 @@ impl Reactor {
         let linger = c.linger;
         let endpoint = c.endpoint.clone();
         let opts = socket.options();
-        match c.target.connect(&opts) {
+        match c.target.connect(resolved, &opts) {
             Ok(stream) => {
                 let gen = self.gen();
                 let conn = Connection::new(
@@ -775,13 +829,6 @@ fn listener_endpoint(listener: &Listener, path: Option<&std::path::Path>) -> Str
 }
 
 /// The endpoint a connect goes to, as an endpoint string.
-fn target_endpoint(target: &Target) -> String {
-    match target {
-        Target::Tcp(addr) => tcp_endpoint(*addr),
-        Target::Ipc(path) => format!("ipc://{}", path.display()),
-    }
-}
-
 fn report_accept_failed(socket: &SocketLink, endpoint: &str, e: &std::io::Error) {
     socket.emit(|| {
         let kind = MonitorEventKind::AcceptFailed { error: e.kind() };
