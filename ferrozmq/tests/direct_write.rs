@@ -35,9 +35,7 @@ fn messages_larger_than_the_socket_buffers_arrive_whole() {
             }
         });
         for round in 0..5u8 {
-            let body: Vec<u8> = (0..8 << 20)
-                .map(|i: u32| (i % 251) as u8 ^ round)
-                .collect();
+            let body: Vec<u8> = (0..8 << 20).map(|i: u32| (i % 251) as u8 ^ round).collect();
             req.send(body.clone()).unwrap();
             let reply = req.recv().unwrap();
             let got = reply.first().unwrap();
