@@ -167,6 +167,8 @@ struct Wire {
     me: Weak<Mutex<Wire>>,
     /// A write made by a sending thread failed: the reactor closes the connection with this.
     failed: Option<CloseReason>,
+    /// The reactor found the connection dead or is closing it: no direct writes any more.
+    closing: bool,
     /// The `tracing` span of this connection (`endpoint`, `peer`, `origin`): the reactor's
     /// work on it and its handshake's outcome are logged inside it.
     span: tracing::Span,
@@ -201,6 +203,7 @@ impl Connection {
             direct: socket_type.capabilities().lockstep,
             me: Weak::new(),
             failed: None,
+            closing: false,
             subscriptions_in: socket_type.capabilities().subscriptions == Subscriptions::Publisher,
             subscriptions_out: socket_type.capabilities().subscriptions
                 == Subscriptions::Subscriber,
@@ -241,7 +244,18 @@ impl Connection {
         token: mio::Token,
         write_only: bool,
     ) -> Result<(), CloseReason> {
-        self.wire.lock().drive(now, shared, token, write_only)
+        let mut w = self.wire.lock();
+        let result = w.drive(now, shared, token, write_only);
+        // Marked in the same hold that found the error: from here on no sending thread may
+        // take messages off the pipe for a connection about to close (they stay queued for
+        // the next connection of a connect's persistent peer).
+        w.closing |= result.is_err();
+        result
+    }
+
+    /// The reactor is closing the connection: sending threads leave it alone from now on.
+    pub(super) fn mark_closing(&self) {
+        self.wire.lock().closing = true;
     }
 
     /// Nothing left to send (see [`Wire::flushed`]).
@@ -293,7 +307,10 @@ impl Connection {
 
     /// Runs the session's timers (handshake time-out, heartbeats).
     pub(super) fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
-        self.wire.lock().session.handle_timeout(now)
+        let mut w = self.wire.lock();
+        let result = w.session.handle_timeout(now);
+        w.closing |= result.is_err();
+        result
     }
 
     /// The peer's address, for logs (empty if unknown).
@@ -565,7 +582,7 @@ impl Wire {
     /// if the reactor must take over: no peer attached yet, or the write failed (the error is
     /// kept for the reactor, which closes the connection).
     fn write_direct(&mut self) -> bool {
-        if self.connecting || self.att.is_none() || self.failed.is_some() {
+        if self.connecting || self.closing || self.att.is_none() || self.failed.is_some() {
             return false;
         }
         match self.write() {

@@ -304,4 +304,31 @@ mod tests {
         // And the context still terminates (the thread is gone; nothing waits for it).
         ctx.terminate();
     }
+
+    /// A closed socket whose connect is still resolving its host name (a DNS server that does
+    /// not answer) lets the context terminate at its LINGER deadline: the resolver's answer,
+    /// when it comes, finds no connect.
+    #[test]
+    fn linger_ends_a_connect_whose_name_is_still_resolving() {
+        use std::sync::atomic::Ordering;
+        super::resolve::TEST_DELAY_MS.store(5_000, Ordering::Relaxed);
+        let finished_before = super::resolve::TEST_FINISHED.load(Ordering::Relaxed);
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push);
+        push.set_option(crate::SocketOption::Linger(Some(Duration::from_millis(
+            100,
+        ))))
+        .unwrap();
+        push.connect("tcp://localhost:1").unwrap();
+        push.send("queued").unwrap();
+        push.close();
+        ctx.terminate();
+        // Terminated while the (5 s) resolution was still under way.
+        let finished = super::resolve::TEST_FINISHED.load(Ordering::Relaxed);
+        super::resolve::TEST_DELAY_MS.store(0, Ordering::Relaxed);
+        assert_eq!(
+            finished, finished_before,
+            "terminate waited for the resolver instead of LINGER"
+        );
+    }
 }

@@ -583,6 +583,7 @@ impl Reactor {
                 self.stop_monitor_if_done(&socket, false);
             }
             Entry::Conn(mut c) => {
+                c.mark_closing();
                 if matches!(reason, CloseReason::Protocol(_)) {
                     c.flush_best_effort();
                 }

@@ -10,6 +10,15 @@ use std::sync::Arc;
 
 use super::{Command, Shared};
 
+/// Tests only: how long every resolution waits first, standing in for a DNS server that does
+/// not answer; and how many resolutions have finished.
+#[cfg(test)]
+pub(super) static TEST_DELAY_MS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+#[cfg(test)]
+pub(super) static TEST_FINISHED: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
 /// Resolves `host:port` in the background and posts the result for connect `key`.
 /// `ipv6`: ZMQ_IPV6 (IPv6 addresses may be picked).
 pub(super) fn spawn(shared: &Arc<Shared>, key: (u64, u64), host: &str, port: u16, ipv6: bool) {
@@ -19,8 +28,14 @@ pub(super) fn spawn(shared: &Arc<Shared>, key: (u64, u64), host: &str, port: u16
     let spawned = std::thread::Builder::new()
         .name("ferrozmq-resolve".into())
         .spawn(move || {
+            #[cfg(test)]
+            std::thread::sleep(std::time::Duration::from_millis(
+                TEST_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed),
+            ));
             let result =
                 crate::endpoint::resolve_name(&host_owned, port, ipv6).map_err(|e| e.to_string());
+            #[cfg(test)]
+            TEST_FINISHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             shared_thread.post(Command::Resolved {
                 socket_id,
                 connect_id,

@@ -100,6 +100,15 @@ impl Reactor {
         let Some(c) = self.connectors.get_mut(&key) else {
             return;
         };
+        // A closed socket's connect lives only until its LINGER deadline, even while a name is
+        // still being resolved (a resolver that never answers must not hold up termination;
+        // its late answer finds no connector and is dropped).
+        if c.linger.flatten().is_some_and(|d| d <= now) {
+            if let Some(c) = self.remove_connector(key) {
+                self.stop_monitor_if_done(&c.socket, false);
+            }
+            return;
+        }
         // A name is resolved afresh before each attempt, off this thread; the attempt starts
         // when the answer comes back (`on_resolved`).
         let resolved = c.resolved.take();
@@ -112,12 +121,6 @@ impl Reactor {
                 }
                 return;
             }
-        }
-        if c.linger.flatten().is_some_and(|d| d <= now) {
-            if let Some(c) = self.remove_connector(key) {
-                self.stop_monitor_if_done(&c.socket, false);
-            }
-            return;
         }
         let socket = c.socket.clone();
         let peer = c.peer;
