@@ -198,6 +198,49 @@ fn ipc_at_name_lives_in_the_abstract_namespace() {
     assert_eq!(bound, name);
     // No file was made (not in the working directory, where a path "@..." would go).
     assert!(!std::path::Path::new(&name["ipc://".len()..]).exists());
+    // A name in use (by a socket kept open here: the round trip's own is closing) cannot be
+    // bound twice.
+    let held = ctx.socket(SocketType::Pull);
+    let name2 = format!("{name}-held");
+    held.bind(&name2).unwrap();
     let again = ctx.socket(SocketType::Pull);
-    assert!(matches!(again.bind(&name), Err(BindError::AddrInUse(_))));
+    assert!(matches!(again.bind(&name2), Err(BindError::AddrInUse(_))));
+}
+
+/// A Unix listener that never accepts, its backlog full: connecting to it must not hold up
+/// the I/O thread (a blocking Unix connect waits for an accept), so the other sockets of the
+/// context keep working.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_abstract_listener_does_not_stall_the_io_thread() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    use std::os::unix::ffi::OsStrExt;
+    let name = format!("ferrozmq-full-backlog-{}", std::process::id());
+    let mut path = vec![0u8];
+    path.extend_from_slice(name.as_bytes());
+    let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    listener
+        .bind(&SockAddr::unix(std::ffi::OsStr::from_bytes(&path)).unwrap())
+        .unwrap();
+    listener.listen(1).unwrap();
+
+    let ctx = Context::new();
+    let stuck: Vec<_> = (0..4)
+        .map(|_| {
+            let push = ctx.socket(SocketType::Push);
+            push.connect(&format!("ipc://@{name}")).unwrap();
+            push
+        })
+        .collect();
+    let pull = ctx.socket(SocketType::Pull);
+    let ep = pull.bind("tcp://127.0.0.1:*").unwrap();
+    let push = ctx.socket(SocketType::Push);
+    push.connect(&ep).unwrap();
+    push.send("through").unwrap();
+    // A failure guard, not a timing: with the old blocking connect the I/O thread never
+    // comes back and nothing arrives at all.
+    let got = pull.recv_timeout(Some(Duration::from_secs(20)));
+    assert_eq!(got.unwrap(), ferrozmq::Message::from("through"));
+    drop(stuck);
+    drop(listener);
 }

@@ -140,12 +140,33 @@ fn abstract_addr(_name: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
     ))
 }
 
-/// Connects to an abstract-namespace socket. A Unix stream connect completes (or fails) at
-/// once, so the blocking call does not wait.
+/// Connects to an abstract-namespace socket without blocking: a listener whose backlog is
+/// full makes a blocking Unix connect wait until it accepts, which on the reactor thread would
+/// stall every other connection. Non-blocking, that listener answers `EAGAIN`: a failed
+/// attempt, retried with the connect's back-off.
 fn connect_abstract(name: &[u8]) -> io::Result<mio::net::UnixStream> {
-    let s = std::os::unix::net::UnixStream::connect_addr(&abstract_addr(name)?)?;
-    s.set_nonblocking(true)?;
-    Ok(mio::net::UnixStream::from_std(s))
+    // The platform check (the abstract namespace is Linux's).
+    abstract_addr(name)?;
+    let socket = connect_unix_nonblocking(&abstract_sockaddr(name)?)?;
+    Ok(mio::net::UnixStream::from_std(socket.into()))
+}
+
+/// The abstract name as a socket2 address (a leading NUL byte marks the namespace).
+fn abstract_sockaddr(name: &[u8]) -> io::Result<socket2::SockAddr> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut path = Vec::with_capacity(name.len() + 1);
+    path.push(0);
+    path.extend_from_slice(name);
+    socket2::SockAddr::unix(std::ffi::OsStr::from_bytes(&path))
+}
+
+/// A non-blocking Unix stream socket connected (or refused) at once.
+fn connect_unix_nonblocking(addr: &socket2::SockAddr) -> io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    socket.set_cloexec(true)?;
+    socket.connect(addr)?;
+    Ok(socket)
 }
 
 impl Stream {
@@ -264,11 +285,15 @@ pub(crate) fn bind_ipc(path: &Path) -> Result<Listener, BindError> {
         if !meta.file_type().is_socket() {
             return Err(BindError::AddrInUse(name()));
         }
-        match std::os::unix::net::UnixStream::connect(path) {
-            Ok(_) => return Err(BindError::AddrInUse(name())),
-            Err(_) => {
+        // Is anyone listening there? Asked without blocking: a live listener with a full
+        // backlog answers EAGAIN (in use) instead of holding up this call.
+        let live = socket2::SockAddr::unix(path).and_then(|a| connect_unix_nonblocking(&a));
+        match live {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 let _ = std::fs::remove_file(path);
             }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            _ => return Err(BindError::AddrInUse(name())),
         }
     }
     let l = mio::net::UnixListener::bind(path).map_err(|e| match e.kind() {
