@@ -45,6 +45,10 @@ pub(crate) struct ContextInner {
     inproc: Mutex<HashMap<String, InprocEntry>>,
     sockets: Mutex<HashMap<u64, Weak<SocketCore>>>,
     next_socket_id: AtomicU64,
+    /// The end of a termination begun by `terminate_async`, shared by every later call (a
+    /// second `terminate_async`, `terminate`, the last handle's drop), so none of them returns
+    /// while the I/O threads are still flushing.
+    termination: Mutex<Option<Arc<Finished>>>,
 }
 
 enum InprocEntry {
@@ -86,6 +90,7 @@ impl Context {
             inproc: Mutex::new(HashMap::new()),
             sockets: Mutex::new(HashMap::new()),
             next_socket_id: AtomicU64::new(1),
+            termination: Mutex::new(None),
         });
         for reactor in &inner.reactors {
             let weak = Arc::downgrade(&inner);
@@ -190,48 +195,63 @@ impl Context {
     pub fn terminate_async(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let inner = &self.shell.inner;
         inner.close_sockets();
-        let jobs: Vec<_> = inner
-            .reactors
-            .iter()
-            .filter_map(Reactor::begin_shutdown)
-            .collect();
-        let done = Arc::new(Finished::default());
-        if jobs.is_empty() {
-            done.set();
-        } else {
-            let signal = done.clone();
-            let run = move || {
-                jobs.into_iter().for_each(|job| job());
-                signal.set();
-            };
-            let spawned = std::thread::Builder::new()
-                .name("ferrozmq-term".into())
-                .spawn(run);
-            if let Err(e) = spawned {
-                // The join handles went with the closure: the I/O threads still finish on
-                // their own, detached, but nothing can wait for them any more.
-                tracing::warn!("ferrozmq: no thread to await the termination ({e})");
+        let (done, first) = {
+            let mut slot = inner.termination.lock();
+            match slot.as_ref() {
+                Some(d) => (d.clone(), false),
+                None => {
+                    let d = Arc::new(Finished::default());
+                    *slot = Some(d.clone());
+                    (d, true)
+                }
+            }
+        };
+        if first {
+            let jobs: Vec<_> = inner
+                .reactors
+                .iter()
+                .filter_map(Reactor::begin_shutdown)
+                .collect();
+            if jobs.is_empty() {
                 done.set();
+            } else {
+                let signal = done.clone();
+                let run = move || {
+                    jobs.into_iter().for_each(|job| job());
+                    signal.set();
+                };
+                let spawned = std::thread::Builder::new()
+                    .name("ferrozmq-term".into())
+                    .spawn(run);
+                if let Err(e) = spawned {
+                    // The join handles went with the closure: the I/O threads still finish on
+                    // their own, detached, but nothing can wait for them any more.
+                    tracing::warn!("ferrozmq: no thread to await the termination ({e})");
+                    done.set();
+                }
             }
         }
         std::future::poll_fn(move |cx| done.poll(cx))
     }
 }
 
-/// A one-shot "done" flag with a waker: the end of `terminate_async`.
+/// A one-shot "done" flag that tasks (wakers) and threads (a condvar) can wait for: the end
+/// of a termination begun by `terminate_async`.
 #[derive(Debug, Default)]
 struct Finished {
-    state: Mutex<(bool, Option<std::task::Waker>)>,
+    state: Mutex<(bool, Vec<std::task::Waker>)>,
+    done: parking_lot::Condvar,
 }
 
 impl Finished {
     fn set(&self) {
-        let waker = {
+        let wakers = {
             let mut st = self.state.lock();
             st.0 = true;
-            st.1.take()
+            std::mem::take(&mut st.1)
         };
-        if let Some(w) = waker {
+        self.done.notify_all();
+        for w in wakers {
             w.wake();
         }
     }
@@ -241,8 +261,18 @@ impl Finished {
         if st.0 {
             return std::task::Poll::Ready(());
         }
-        st.1 = Some(cx.waker().clone());
+        if !st.1.iter().any(|w| w.will_wake(cx.waker())) {
+            st.1.push(cx.waker().clone());
+        }
         std::task::Poll::Pending
+    }
+
+    /// Blocks the calling thread until the flag is set.
+    fn wait(&self) {
+        let mut st = self.state.lock();
+        while !st.0 {
+            self.done.wait(&mut st);
+        }
     }
 }
 
@@ -261,6 +291,16 @@ impl Drop for ContextShell {
 impl ContextInner {
     fn terminate(&self) {
         self.close_sockets();
+        // A termination `terminate_async` began is joined, not begun again (its helper
+        // thread holds the I/O threads' join handles). Not from an I/O thread itself, which
+        // that termination waits for.
+        let pending = self.termination.lock().clone();
+        if let Some(done) = pending {
+            if std::thread::current().name() != Some("ferrozmq-io") {
+                done.wait();
+            }
+            return;
+        }
         for reactor in &self.reactors {
             reactor.shutdown();
         }

@@ -265,3 +265,28 @@ fn terminate_async_lets_the_executor_run_other_tasks_while_the_context_lingers()
     assert!(pos("other task ran") < pos("terminated"), "{log:?}");
     assert!(log.contains(&"received"), "{log:?}");
 }
+
+/// A termination begun by `terminate_async` whose future is dropped (a caller that gave up on
+/// it) is joined by a later `terminate`: it returns only once the I/O thread has stopped, which
+/// the socket's monitor reports (`MonitorStopped`) before that.
+#[test]
+fn terminate_after_an_abandoned_terminate_async_still_waits_for_the_flush() {
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push);
+    let mon = push.monitor();
+    push.set_option(SocketOption::Linger(Some(Duration::from_millis(1500))))
+        .unwrap();
+    push.connect("tcp://127.0.0.1:1").unwrap();
+    push.send("never delivered").unwrap();
+    drop(ctx.terminate_async());
+    ctx.terminate();
+    let mut seen = Vec::new();
+    while let Ok(ev) = mon.try_recv() {
+        seen.push(ev.kind);
+    }
+    assert!(
+        seen.iter()
+            .any(|k| matches!(k, MonitorEventKind::MonitorStopped)),
+        "terminate returned before the I/O thread stopped: {seen:?}"
+    );
+}
