@@ -198,8 +198,18 @@ fn interface_addr(name: &str, ipv6: bool) -> Option<IpAddr> {
             }
         })
         .collect();
-    let v6 = addrs.iter().find(|a| a.is_ipv6());
+    // A link-local IPv6 address (fe80::/10) is usable only with its interface's scope id,
+    // which an `IpAddr` does not carry: such an address is taken only if nothing else is.
+    let link_local =
+        |a: &&IpAddr| matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+    let v6 = addrs
+        .iter()
+        .filter(|a| a.is_ipv6())
+        .find(|a| !link_local(a))
+        .or_else(|| addrs.iter().find(|a| a.is_ipv6()));
     let v4 = addrs.iter().find(|a| a.is_ipv4());
+    // Prefer IPv4 over a link-local IPv6 address even with ZMQ_IPV6.
+    let v6 = v6.filter(|a| !link_local(a) || v4.is_none());
     if ipv6 { v6.or(v4) } else { v4 }.copied()
 }
 

@@ -239,6 +239,21 @@ fn tune_tcp(s: &mio::net::TcpStream, opts: &Options) {
 
 /// Binds a tcp listener (SO_REUSEADDR, as libzmq) and returns it with its resolved endpoint.
 pub(crate) fn bind_tcp(addr: SocketAddr, opts: &Options) -> Result<(Listener, String), BindError> {
+    match bind_tcp_once(addr, opts) {
+        // `*` with ZMQ_IPV6 on a system without IPv6: IPv4 only, as libzmq falls back.
+        Err(BindError::Io(e))
+            if addr.is_ipv6()
+                && addr.ip().is_unspecified()
+                && e.raw_os_error() == Some(libc::EAFNOSUPPORT) =>
+        {
+            let v4 = SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, addr.port()));
+            bind_tcp_once(v4, opts)
+        }
+        other => other,
+    }
+}
+
+fn bind_tcp_once(addr: SocketAddr, opts: &Options) -> Result<(Listener, String), BindError> {
     let map = |e: io::Error| match e.kind() {
         io::ErrorKind::AddrInUse => BindError::AddrInUse(tcp_endpoint(addr)),
         io::ErrorKind::AddrNotAvailable => BindError::AddrNotAvailable(tcp_endpoint(addr)),
