@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
+use ferrozmq_proto::mechanism::{ZapReply, ZapRequest};
 use ferrozmq_proto::pattern::PeerId;
 use ferrozmq_proto::{Session, SessionError, SessionEvent, Subscriptions};
 
@@ -22,7 +23,7 @@ use super::Shared;
 use crate::monitor::{
     DisconnectReason, HandshakeFailure, MonitorEvent, MonitorEventKind, PeerRefusal,
 };
-use crate::socket::link::{PeerLink, PeerMeta, Refusal, SocketLink};
+use crate::socket::link::{PeerLink, PeerMeta, Refusal, SocketLink, ZapSlot};
 use crate::transport::Stream;
 use crate::Message;
 
@@ -41,6 +42,8 @@ const MAX_RUNS: usize = 64;
 const POP_BATCH: usize = 256;
 /// Messages decoded per step when the socket's queue has no high-water mark.
 const DECODE_STEP: usize = 1024;
+/// The reason given to a handshake whose ZAP request could not be sent.
+const ZAP_UNREACHABLE: &str = "ZAP handler unreachable";
 /// A batch buffer that grew past this many messages for a burst is given back once empty.
 const BATCH_KEEP: usize = 1024;
 
@@ -149,6 +152,8 @@ pub(super) struct Connection {
     /// A subscriber (SUB, XSUB): outgoing 0x01/0x00 messages are subscriptions, encoded in the
     /// form the peer's ZMTP version calls for.
     subscriptions_out: bool,
+    /// The handshake waits for this ZAP reply (RFC 27); its arrival wakes the connection.
+    zap_wait: Option<Arc<ZapSlot>>,
 }
 
 impl Connection {
@@ -163,8 +168,8 @@ impl Connection {
     ) -> Connection {
         // An accepted stream is connected; a connect completes later.
         let connecting = matches!(origin, Origin::Connected { .. });
-        let session = Session::new(socket.session_config(), now);
         let peer_name = stream.peer_name();
+        let session = Session::new(socket.session_config(&peer_name), now);
         let socket_type = socket.socket_type();
         Connection {
             subscriptions_in: socket_type.capabilities().subscriptions == Subscriptions::Publisher,
@@ -190,6 +195,7 @@ impl Connection {
             batch_out: VecDeque::new(),
             linger: None,
             timer_at: None,
+            zap_wait: None,
         }
     }
 
@@ -300,6 +306,7 @@ impl Connection {
         shared: &Arc<Shared>,
         token: mio::Token,
     ) -> Result<(), CloseReason> {
+        self.resume_zap(now, shared, token)?;
         while !self.rbuf.is_empty() {
             let budget = self.input_budget();
             if budget == 0 {
@@ -370,6 +377,7 @@ impl Connection {
                     self.batch_in
                         .push_back(Message::subscription(false, &topic));
                 }
+                SessionEvent::ZapRequest(request) => self.ask_zap(&request, shared, token),
                 // Only publishers take subscriptions; others ignore them (as libzmq does).
                 _ => {}
             }
@@ -557,5 +565,40 @@ impl Connection {
 fn release_if_grown(batch: &mut VecDeque<Message>) {
     if batch.is_empty() && batch.capacity() > BATCH_KEEP {
         *batch = VecDeque::new();
+    }
+}
+
+impl Connection {
+    /// Sends the handshake's ZAP request; the reply wakes this connection (as its input
+    /// signal does) and [`Connection::resume_zap`] hands it to the session.
+    fn ask_zap(&mut self, request: &ZapRequest, shared: &Arc<Shared>, token: mio::Token) {
+        let wake = super::conn_signal(shared, token, super::Wake::Input);
+        self.zap_wait = match self.socket.ask_zap(request, wake.clone()) {
+            Some(slot) => Some(slot),
+            None => {
+                // Fail closed: a peer nobody could vet is refused.
+                let slot = Arc::new(ZapSlot::default());
+                slot.put(ZapReply::new(500, ZAP_UNREACHABLE));
+                wake.notify();
+                Some(slot)
+            }
+        };
+    }
+
+    /// Hands a ZAP reply that arrived to the paused handshake.
+    fn resume_zap(
+        &mut self,
+        now: Instant,
+        shared: &Arc<Shared>,
+        token: mio::Token,
+    ) -> Result<(), CloseReason> {
+        let Some(reply) = self.zap_wait.as_ref().and_then(|slot| slot.take()) else {
+            return Ok(());
+        };
+        self.zap_wait = None;
+        if let Err(e) = self.session.handle_zap_reply(reply, now) {
+            return Err(CloseReason::Protocol(e));
+        }
+        self.take_events(shared, token).map(|_| ())
     }
 }
