@@ -270,6 +270,7 @@ fn authenticator_denies_and_allows_ip_addresses() {
     let mon = server.monitor();
     let client = ctx.socket(SocketType::Push);
     set(&client, curve_client(&keys, &CurveKeyPair::generate()));
+    set(&client, [SocketOption::Linger(Some(Duration::ZERO))]);
     join(&server, &client, "tcp://127.0.0.1:*");
     client.send("x").unwrap();
     assert!(auth_failure(&mon)
@@ -293,6 +294,8 @@ fn a_users_zap_handler_answers_out_of_order_without_blocking_others() {
     let ep = server.bind("tcp://127.0.0.1:*").unwrap();
     let slow = ctx.socket(SocketType::Push);
     set(&slow, plain_client("slow", "x"));
+    // Its message is never delivered: do not linger on it at exit.
+    set(&slow, [SocketOption::Linger(Some(Duration::ZERO))]);
     slow.connect(&ep).unwrap();
     slow.send("from slow").unwrap();
     // The first request (slow's) is held unanswered.

@@ -552,3 +552,25 @@ proptest::proptest! {
         }
     }
 }
+
+/// libzmq's PLAIN server sends its ERROR as `0x5E "RROR"` (a C hex escape swallowed the E);
+/// a PLAIN client reads it as the refusal it is, with its status code.
+#[test]
+fn libzmq_plain_error_spelling_is_understood() {
+    let now = Instant::now();
+    let mut client = Session::new(config(SocketType::Req, plain_client("admin", "wrong")), now);
+    let mut input = BytesMut::new();
+    let mut server = Session::new(config(SocketType::Rep, MechanismConfig::PlainServer), now);
+    input.extend_from_slice(&take_output(&mut server)[..64]);
+    client.handle_input(&mut input, now).unwrap();
+    // Bytes as libzmq 4.3.4 sends them (captured on the wire).
+    input.extend_from_slice(&hex::decode("04095e52524f5203343030").unwrap());
+    let err = client.handle_input(&mut input, now).unwrap_err();
+    assert_eq!(
+        err,
+        SessionError::PeerError {
+            reason: "400".into()
+        }
+    );
+    assert!(err.is_auth());
+}

@@ -126,6 +126,9 @@ impl Handshake {
         body: Bytes,
         out: &mut BytesMut,
     ) -> Result<HandshakeStep, SessionError> {
+        if let (Handshake::Plain(_), Some(rest)) = (&*self, body.strip_prefix(LIBZMQ_PLAIN_ERROR)) {
+            return Err(libzmq_plain_error(rest));
+        }
         let (name, data) = crate::codec::command::split_name(body).map_err(PeerMisbehaved::from)?;
         // RFC 23 §"Error Handling": an ERROR is fatal, whatever the mechanism.
         if name.as_ref() == b"ERROR" {
@@ -155,6 +158,22 @@ impl Handshake {
             Handshake::Plain(h) => h.handle_zap_reply(reply, out),
             Handshake::Curve(h) => h.handle_zap_reply(reply, out),
         }
+    }
+}
+
+/// libzmq (4.3.x and later) writes PLAIN's ERROR prefix as `"\x05ERROR"` in C, where the
+/// hex escape swallows the `E`: its PLAIN servers send, and its PLAIN clients expect, the
+/// five bytes `0x5E "RROR"` instead of RFC 24's `0x05 "ERROR"`. We send the RFC's form and
+/// accept libzmq's too, so that its refusals still read as the status codes they carry.
+const LIBZMQ_PLAIN_ERROR: &[u8] = b"\x5eRROR";
+
+/// The error for libzmq's PLAIN ERROR: `rest` is the reason's length byte and the reason.
+fn libzmq_plain_error(rest: &[u8]) -> SessionError {
+    match rest.split_first() {
+        Some((&len, reason)) if reason.len() >= usize::from(len) => peer_error(
+            &Bytes::copy_from_slice(reason.get(..usize::from(len)).unwrap_or_default()),
+        ),
+        _ => PeerMisbehaved::MalformedMechanismCommand { name: "ERROR" }.into(),
     }
 }
 
