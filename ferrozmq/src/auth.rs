@@ -90,8 +90,8 @@ impl Authenticator {
     }
 
     /// Accepts the CURVE public keys in the files of `dir`: each file holds a key as 40 Z85
-    /// characters, alone on a line or as czmq's certificates do (`public-key = "..."`).
-    /// Secret-key lines are ignored. Returns how many keys were read.
+    /// characters, alone on a line, as `fzmq keygen` prints it (`public-key: ...`) or as
+    /// czmq's certificates do (`public-key = "..."`). Secret-key lines are ignored. Returns how many keys were read.
     pub fn curve_allow_dir(&self, dir: impl AsRef<Path>) -> io::Result<usize> {
         let mut keys = Vec::new();
         for entry in std::fs::read_dir(dir)? {
@@ -159,10 +159,11 @@ impl Drop for Authenticator {
 /// A Z85 public key on a line: the line itself, or the quoted value of `public-key`.
 fn public_key_in_line(line: &str) -> Option<CurvePublicKey> {
     let line = line.trim();
-    let value = match line.split_once('=') {
+    let value = match line.split_once('=').or_else(|| line.split_once(':')) {
         Some((name, value)) if name.trim() == "public-key" => value.trim().trim_matches('"'),
-        Some(_) => return None,
-        None => line,
+        // A bare key may itself hold '=' or ':' (both are Z85 characters).
+        _ if line.len() == 40 => line,
+        _ => return None,
     };
     CurvePublicKey::from_bytes_or_z85(value.as_bytes()).ok()
 }
