@@ -382,3 +382,55 @@ fn plain_without_zap_accepts_as_libzmq_does() {
     join(&client, &server, "tcp://127.0.0.1:*");
     round_trip(&client, &server);
 }
+
+#[test]
+fn received_messages_carry_user_id_and_peer_properties() {
+    let ctx = Context::new();
+    let auth = Authenticator::start(&ctx).unwrap();
+    auth.plain_user("alice", "pw");
+    let keys = CurveKeyPair::generate();
+    let client_keys = CurveKeyPair::generate();
+    auth.curve_allow(client_keys.public);
+
+    // CURVE: the user id is the client's Z85 public key.
+    let router = ctx.socket(SocketType::Router);
+    set(&router, curve_server(&keys));
+    let dealer = ctx.socket(SocketType::Dealer);
+    set(&dealer, curve_client(&keys, &client_keys));
+    set(&dealer, [SocketOption::RoutingId(Bytes::from("d-7"))]);
+    join(&router, &dealer, "tcp://127.0.0.1:*");
+    dealer.send("who am i").unwrap();
+    let m = router.recv_timeout(Some(GUARD)).unwrap();
+    assert_eq!(
+        m.property("user-id"),
+        Some(client_keys.public.to_z85().as_bytes())
+    );
+    assert_eq!(m.property("Socket-Type"), Some(&b"DEALER"[..]));
+    assert_eq!(m.property("Routing-Id"), Some(&b"d-7"[..]));
+    assert!(m
+        .property("Peer-Address")
+        .unwrap()
+        .starts_with(b"127.0.0.1:"));
+
+    // PLAIN: the user name.
+    let rep = ctx.socket(SocketType::Rep);
+    set(&rep, [SocketOption::PlainServer(true)]);
+    let req = ctx.socket(SocketType::Req);
+    set(&req, plain_client("alice", "pw"));
+    join(&rep, &req, "tcp://127.0.0.1:*");
+    req.send("hi").unwrap();
+    let m = rep.recv_timeout(Some(GUARD)).unwrap();
+    assert_eq!(m, Message::from("hi"));
+    assert_eq!(m.property("User-Id"), Some(&b"alice"[..]));
+
+    // NULL without ZAP: no properties, nothing to pay.
+    let pull = ctx.socket(SocketType::Pull);
+    let push = ctx.socket(SocketType::Push);
+    join(&pull, &push, "tcp://127.0.0.1:*");
+    push.send("plain").unwrap();
+    assert!(pull
+        .recv_timeout(Some(GUARD))
+        .unwrap()
+        .properties()
+        .is_none());
+}

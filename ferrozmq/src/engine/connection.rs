@@ -15,8 +15,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
+use ferrozmq_proto::codec::Metadata;
 use ferrozmq_proto::mechanism::{ZapReply, ZapRequest};
 use ferrozmq_proto::pattern::PeerId;
+use ferrozmq_proto::PeerInfo;
 use ferrozmq_proto::{Session, SessionError, SessionEvent, Subscriptions};
 
 use super::Shared;
@@ -154,6 +156,8 @@ pub(super) struct Connection {
     subscriptions_out: bool,
     /// The handshake waits for this ZAP reply (RFC 27); its arrival wakes the connection.
     zap_wait: Option<Arc<ZapSlot>>,
+    /// Properties every received message carries (PLAIN, CURVE, ZAP connections only).
+    properties: Option<Arc<Metadata>>,
 }
 
 impl Connection {
@@ -196,6 +200,7 @@ impl Connection {
             linger: None,
             timer_at: None,
             zap_wait: None,
+            properties: None,
         }
     }
 
@@ -353,6 +358,7 @@ impl Connection {
             taken += 1;
             match ev {
                 SessionEvent::Ready(info) => {
+                    self.properties = connection_properties(&info, &self.peer_name);
                     self.handshaken = true;
                     self.emit(MonitorEventKind::HandshakeSucceeded, true);
                     let meta = PeerMeta {
@@ -367,7 +373,12 @@ impl Connection {
                         .map_err(CloseReason::Refused)?;
                     self.att = Some(att);
                 }
-                SessionEvent::Message(m) => self.batch_in.push_back(m),
+                SessionEvent::Message(mut m) => {
+                    if self.properties.is_some() {
+                        m.set_properties(self.properties.clone());
+                    }
+                    self.batch_in.push_back(m);
+                }
                 // RFC 29: a publisher learns subscriptions in either wire form; the socket gets
                 // them as the one-frame messages (0x01 / 0x00 + topic) that XPUB users see.
                 SessionEvent::Subscribe(topic) if self.subscriptions_in => {
@@ -600,5 +611,95 @@ impl Connection {
             return Err(CloseReason::Protocol(e));
         }
         self.take_events(shared, token).map(|_| ())
+    }
+}
+
+/// The properties of a secured (or ZAP-vetted) connection's messages, as libzmq names them:
+/// the peer's metadata, then `User-Id` and the ZAP handler's properties, `Peer-Address`,
+/// `Socket-Type` and `Routing-Id`. `None` for a NULL connection without ZAP (no cost there).
+fn connection_properties(info: &PeerInfo, peer_name: &str) -> Option<Arc<Metadata>> {
+    if info.mechanism == "NULL" && info.user_id.is_none() {
+        return None;
+    }
+    // What we vouch for comes first and cannot be overridden by the peer's own metadata
+    // (a peer could announce a `User-Id` in its READY).
+    let trusted = ["User-Id", "Peer-Address", "Routing-Id"];
+    let mut properties = Metadata::new();
+    if let Some(user_id) = &info.user_id {
+        properties.insert("User-Id", user_id.clone());
+    }
+    let address = peer_name.strip_prefix("tcp://").unwrap_or(peer_name);
+    properties.insert("Peer-Address", address.to_owned());
+    if let Some(id) = &info.routing_id {
+        properties.insert("Routing-Id", id.clone());
+    }
+    for (name, value) in info.properties.iter() {
+        if !trusted
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t.as_bytes()))
+        {
+            properties.insert(name.clone(), value.clone());
+        }
+    }
+    Some(Arc::new(properties))
+}
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use bytes::Bytes;
+    use ferrozmq_proto::session::SessionConfig;
+    use ferrozmq_proto::{Session, SessionEvent, SocketType};
+
+    /// A peer's READY metadata cannot forge what we vouch for (`User-Id`, `Peer-Address`).
+    #[test]
+    fn peer_metadata_cannot_forge_trusted_properties() {
+        let mut info = ready_info();
+        info.mechanism = "PLAIN";
+        info.user_id = Some(Bytes::from("alice"));
+        info.properties.insert("User-Id", "root");
+        info.properties.insert("peer-address", "10.9.9.9:1");
+        info.properties.insert("X-Custom", "kept");
+        let p = connection_properties(&info, "tcp://127.0.0.1:5000").unwrap();
+        assert_eq!(p.get("user-id").map(|v| &v[..]), Some(&b"alice"[..]));
+        assert_eq!(
+            p.get("Peer-Address").map(|v| &v[..]),
+            Some(&b"127.0.0.1:5000"[..])
+        );
+        assert_eq!(
+            p.iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"user-id"))
+                .count(),
+            1
+        );
+        assert_eq!(p.get("X-Custom").map(|v| &v[..]), Some(&b"kept"[..]));
+        info.mechanism = "NULL";
+        info.user_id = None;
+        assert!(connection_properties(&info, "").is_none());
+    }
+
+    /// A `PeerInfo` from a real NULL handshake between two sessions.
+    fn ready_info() -> PeerInfo {
+        let now = Instant::now();
+        let mut a = Session::new(SessionConfig::new(SocketType::Dealer), now);
+        let mut b = Session::new(SessionConfig::new(SocketType::Router), now);
+        let mut buf = BytesMut::new();
+        for _ in 0..2 {
+            buf.extend_from_slice(a.pending_output());
+            let n = a.pending_output().len();
+            a.consume_output(n);
+            b.handle_input(&mut buf, now).unwrap();
+            let mut back = BytesMut::from(b.pending_output());
+            let n = b.pending_output().len();
+            b.consume_output(n);
+            a.handle_input(&mut back, now).unwrap();
+        }
+        loop {
+            match b.poll_event() {
+                Some(SessionEvent::Ready(info)) => return info,
+                Some(_) => {}
+                None => panic!("no Ready"),
+            }
+        }
     }
 }
