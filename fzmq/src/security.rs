@@ -69,6 +69,11 @@ pub(crate) struct SecurityArgs {
     /// Authenticate PLAIN clients: `user:password` lines in FILE.
     #[arg(long, value_name = "FILE")]
     auth_plain_file: Option<PathBuf>,
+    /// Print each received message's User-Id (the PLAIN user name, or the client's Z85
+    /// public key under CURVE, as the authenticator returns it) as an extra first frame;
+    /// empty when the connection has none.
+    #[arg(long)]
+    pub(crate) show_user_id: bool,
 }
 
 impl SecurityArgs {

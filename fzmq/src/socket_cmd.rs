@@ -340,6 +340,7 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
     }
     let session = Session {
         _authenticator: authenticator.map(Arc::new),
+        show_user_id: args.security.show_user_id,
         ctx,
         socket,
         monitor,
@@ -438,6 +439,8 @@ impl MonitorPrinter {
 struct Session {
     /// The ZAP handler of the --auth-* flags, alive as long as the socket.
     _authenticator: Option<Arc<ferrozmq::auth::Authenticator>>,
+    /// `--show-user-id`: print each message's User-Id as a first frame.
+    show_user_id: bool,
     ctx: Context,
     socket: Socket,
     monitor: Option<MonitorPrinter>,
@@ -649,7 +652,14 @@ impl Session {
     }
 
     fn print(&self, msg: &Message) -> Result<()> {
-        let mut line = self.framing.format(msg);
+        let mut line = if self.show_user_id {
+            let user_id = msg.property("User-Id").unwrap_or_default();
+            let mut shown = Message::from(vec![ferrozmq::Bytes::copy_from_slice(user_id)]);
+            shown.extend(msg.clone());
+            self.framing.format(&shown)
+        } else {
+            self.framing.format(msg)
+        };
         line.push(self.framing.terminator());
         // stdout is line-buffered, so each message is visible as soon as it is printed.
         let mut out = io::stdout().lock();

@@ -1341,3 +1341,44 @@ fn authenticator_flags_admit_listed_clients_and_refuse_others() {
     rep.finish().assert_success();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn show_user_id_prints_the_authenticated_user_first() {
+    let dir = std::env::temp_dir().join(format!("fzmq-uid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwords = dir.join("passwords");
+    std::fs::write(&passwords, "admin:secret\n").unwrap();
+    let mut pull = Fzmq::start(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--count",
+            "1",
+            "--plain-server",
+            "--auth-plain-file",
+            passwords.to_str().unwrap(),
+            "--show-user-id",
+        ],
+        None,
+    );
+    let ep = pull.listening_on();
+    Fzmq::start(
+        &[
+            "push",
+            "--connect",
+            &ep,
+            "--plain-user",
+            "admin",
+            "--plain-password",
+            "secret",
+        ],
+        Some("hello\n"),
+    )
+    .finish()
+    .assert_success();
+    let pull = pull.finish();
+    pull.assert_success();
+    assert_eq!(pull.stdout, "admin\thello\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
