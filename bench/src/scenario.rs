@@ -22,6 +22,8 @@ pub(crate) enum Kind {
     SharedPush { threads: usize, size: usize },
     /// RSS growth of a ROUTER while `connections` idle tcp peers are connected.
     Rss { connections: u64 },
+    /// CURVE handshakes a server completes per second (clients connecting one after another).
+    Handshakes,
 }
 
 /// One scenario: an id for `--only`, a title, what runs, and its count per run.
@@ -63,6 +65,11 @@ const P99: Metric = Metric {
     unit: "µs p99",
     lower_is_better: true,
 };
+const HANDSHAKES: Metric = Metric {
+    key: "handshakes_per_sec",
+    unit: "handshakes/s",
+    lower_is_better: false,
+};
 const PER_CONN: Metric = Metric {
     key: "bytes_per_conn",
     unit: "B/conn",
@@ -92,6 +99,7 @@ impl Scenario {
             | Kind::SharedPush { .. } => &[MSGS, CPU_MSG],
             Kind::Lat { .. } => &[P50, P99, CPU_RT],
             Kind::Rss { .. } => &[PER_CONN],
+            Kind::Handshakes => &[HANDSHAKES],
         }
     }
 
@@ -109,7 +117,7 @@ impl Scenario {
                 (CPU_MSG, per(self.count_for(lib) * subscribers as u64))
             }
             Kind::Lat { .. } => (CPU_RT, per(self.count_for(lib)) / 1000.0),
-            Kind::Rss { .. } => return None,
+            Kind::Rss { .. } | Kind::Handshakes => return None,
         };
         // Three significant decimals are more than the runs agree on.
         Some((metric.key, (value * 1000.0).round() / 1000.0))
@@ -156,6 +164,29 @@ impl Scenario {
             }
             (Kind::SharedPush { .. }, Lib::Raw) => Some("no socket to share"),
             (Kind::Rss { .. }, Lib::Raw) => Some("the raw baseline has no ROUTER"),
+            // CURVE: the libzmq here is the `zmq` crate's bundled build, made without
+            // libsodium and so without CURVE (libzmq with CURVE is tested for interop in
+            // interop/tests/curve, not benchmarked); zeromq has no CURVE.
+            (
+                Kind::Thr {
+                    transport: Transport::TcpCurve,
+                    ..
+                }
+                | Kind::Lat {
+                    transport: Transport::TcpCurve,
+                    ..
+                }
+                | Kind::Handshakes,
+                lib,
+            ) if lib != Lib::Ferrozmq => Some(match lib {
+                Lib::Libzmq => {
+                    "the benchmark's libzmq (the zmq crate's bundled build) has no CURVE: \
+                     built without libsodium"
+                }
+                Lib::Zeromq => "zeromq has no CURVE",
+                Lib::Rzmq => "rzmq's CURVE is not wired into this benchmark",
+                _ => "the raw baseline has no encryption",
+            }),
             _ => None,
         }
     }
@@ -275,6 +306,35 @@ pub(crate) fn all() -> Vec<Scenario> {
                 size: 16,
             },
             count: 1_000_000,
+        },
+        thr(
+            "curve-16",
+            "PUSH/PULL tcp+CURVE 16 B",
+            Transport::TcpCurve,
+            16,
+            1_000_000,
+        ),
+        thr(
+            "curve-1k",
+            "PUSH/PULL tcp+CURVE 1 KiB",
+            Transport::TcpCurve,
+            1024,
+            400_000,
+        ),
+        Scenario {
+            id: "curve-lat",
+            title: "REQ/REP tcp+CURVE 16 B",
+            kind: Kind::Lat {
+                transport: Transport::TcpCurve,
+                size: 16,
+            },
+            count: 20_000,
+        },
+        Scenario {
+            id: "curve-hs",
+            title: "CURVE handshakes, one server",
+            kind: Kind::Handshakes,
+            count: 2_000,
         },
         Scenario {
             id: "rss-5000",

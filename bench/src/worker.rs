@@ -85,6 +85,8 @@ pub(crate) enum Role {
     RouterHold,
     /// Open `count` raw tcp connections with a ZMTP NULL handshake and hold them.
     ConnectMany,
+    /// New CURVE connections completed per second by one server (one process).
+    CurveHandshakes,
 }
 
 /// Where the two sides meet.
@@ -93,6 +95,8 @@ pub(crate) enum Transport {
     Tcp,
     Ipc,
     Inproc,
+    /// tcp with CURVE (the binding side is the server), fixed benchmark keys.
+    TcpCurve,
 }
 
 impl Job {
@@ -124,7 +128,7 @@ impl Job {
     /// The endpoint a binding role binds to, in the syntax ZeroMQ libraries share.
     pub(crate) fn bind_endpoint(&self) -> Result<String> {
         match self.transport {
-            Transport::Tcp => Ok("tcp://127.0.0.1:0".to_owned()),
+            Transport::Tcp | Transport::TcpCurve => Ok("tcp://127.0.0.1:0".to_owned()),
             Transport::Ipc => self.endpoint.clone().context("ipc needs --endpoint"),
             Transport::Inproc => Ok(format!("inproc://bench-{}", std::process::id())),
         }
@@ -190,6 +194,10 @@ pub(crate) fn run(job: &Job) -> Result<()> {
         ensure_open_files(job.count + 256)?;
     }
     let result = match job.lib {
+        // Only ferrozmq's worker sets CURVE up (see scenario::not_applicable).
+        _ if job.transport == Transport::TcpCurve && job.lib != Lib::Ferrozmq => {
+            Err(unsupported(job))
+        }
         Lib::Ferrozmq => crate::libs::ferro::run(job),
         Lib::Libzmq => crate::libs::libzmq::run(job),
         Lib::Zeromq => crate::libs::zeromq_rs::run(job),

@@ -23,6 +23,7 @@ use crate::error::{BindError, ContextError};
 use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::socket::core::SocketCore;
 use crate::socket::pattern::PeerMeta;
+use crate::socket::zap::ZapClient;
 use crate::{Socket, SocketType};
 
 /// A set of sockets sharing an I/O thread and inproc endpoints. Cheap to clone.
@@ -49,6 +50,8 @@ pub(crate) struct ContextInner {
     /// second `terminate_async`, `terminate`, the last handle's drop), so none of them returns
     /// while the I/O threads are still flushing.
     termination: Mutex<Option<Arc<Finished>>>,
+    /// The ZAP client, made on the first handshake that asks ZAP (see `socket/zap.rs`).
+    zap: Mutex<Option<Arc<ZapClient>>>,
 }
 
 enum InprocEntry {
@@ -91,6 +94,7 @@ impl Context {
             sockets: Mutex::new(HashMap::new()),
             next_socket_id: AtomicU64::new(1),
             termination: Mutex::new(None),
+            zap: Mutex::new(None),
         });
         for reactor in &inner.reactors {
             let weak = Arc::downgrade(&inner);
@@ -328,6 +332,55 @@ impl ContextInner {
             .collect();
         for s in sockets {
             s.close();
+        }
+    }
+
+    /// A socket the context uses itself (no `Socket` handle, so it does not keep the context
+    /// alive); closed with the context's other sockets.
+    pub(crate) fn internal_socket(self: &Arc<Self>, socket_type: SocketType) -> Arc<SocketCore> {
+        let id = self.next_socket_id.fetch_add(1, Ordering::Relaxed);
+        let io = self.next_reactor.fetch_add(1, Ordering::Relaxed) % self.reactors.len();
+        let core = SocketCore::new(id, socket_type, self.clone(), io);
+        self.sockets.lock().insert(id, Arc::downgrade(&core));
+        core
+    }
+
+    /// True if a live socket is bound at `inproc://zeromq.zap.01` (RFC 27's handler).
+    pub(crate) fn zap_handler_bound(&self) -> bool {
+        self.zap_handler().is_some()
+    }
+
+    /// The id of the live socket bound at `inproc://zeromq.zap.01`, if any.
+    fn zap_handler(&self) -> Option<u64> {
+        let name = ferrozmq_proto::mechanism::ZAP_ENDPOINT.trim_start_matches("inproc://");
+        match self.inproc.lock().get(name) {
+            Some(InprocEntry::Bound(w)) => w.upgrade().filter(|s| !s.is_closed()).map(|s| s.id),
+            _ => None,
+        }
+    }
+
+    /// The ZAP client for the handler bound now, made on first use (and made anew when
+    /// another handler took the endpoint); `None` if no handler is bound or the context is
+    /// closing.
+    pub(crate) fn zap_client(self: &Arc<Self>) -> Option<Arc<ZapClient>> {
+        let handler = self.zap_handler()?;
+        let mut zap = self.zap.lock();
+        if zap.as_ref().is_some_and(|z| z.handler() != handler) {
+            if let Some(old) = zap.take() {
+                old.close();
+            }
+        }
+        if zap.is_none() && !self.has_failed() {
+            *zap = ZapClient::start(self, handler);
+        }
+        zap.clone()
+    }
+
+    /// Forgets the ZAP client once its socket closed (breaking the reference cycle).
+    pub(crate) fn drop_zap_client(&self, handler: u64) {
+        let mut zap = self.zap.lock();
+        if zap.as_ref().is_some_and(|z| z.handler() == handler) {
+            zap.take();
         }
     }
 

@@ -49,6 +49,7 @@
 #[cfg(not(unix))]
 compile_error!("ferrozmq supports Unix targets only (Linux is tested; see the README)");
 
+pub mod auth;
 mod context;
 mod endpoint;
 mod engine;
@@ -67,14 +68,29 @@ pub use error::{
     BindError, ConnectError, ContextError, DetachError, EndpointError, Error, OptionError,
     RecvError, SendError, SendErrorKind,
 };
+pub use ferrozmq_proto::mechanism::{
+    CurveKeyPair, CurvePublicKey, CurveSecretKey, KeyError, SecretBytes, ZapReply, ZapRequest,
+};
 pub use ferrozmq_proto::pattern::ReqError;
+pub use ferrozmq_proto::z85;
 pub use ferrozmq_proto::{Capabilities, Frame, Message, Routing, SocketType, Subscriptions};
 pub use ferrozmq_proto::{DecodeError, LegacyRefusal, PeerMisbehaved, SessionError, WireRevision};
 pub use monitor::{
     DisconnectReason, HandshakeFailure, Monitor, MonitorEvent, MonitorEventKind, MonitorRecvError,
     PeerRefusal, MONITOR_CAPACITY,
 };
-pub use options::{Options, SocketOption};
+pub use options::{Mechanism, Options, SocketOption};
+
+/// A new random CURVE key pair (libzmq's `zmq_curve_keypair`); print it with
+/// [`CurvePublicKey::to_z85`] and [`CurveSecretKey::to_z85`].
+pub fn curve_keypair() -> CurveKeyPair {
+    CurveKeyPair::generate()
+}
+
+/// The public key of a CURVE secret key (libzmq's `zmq_curve_public`).
+pub fn curve_public(secret: &CurveSecretKey) -> CurvePublicKey {
+    secret.public_key()
+}
 pub use poller::{Interest, PollError, PollEvent, Poller, PollerKey, PollerStats, PollerWaker};
 pub use proxy::{
     proxy, proxy_steerable, Proxy, ProxyControl, ProxyError, ProxySocket, ProxyStatistics,

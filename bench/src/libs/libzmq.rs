@@ -93,7 +93,7 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
             let _router = bind(&ctx, zmq::ROUTER, job)?;
             worker::hold_connections(count)
         }
-        Role::ConnectMany => Err(worker::unsupported(job)),
+        Role::ConnectMany | Role::CurveHandshakes => Err(worker::unsupported(job)),
     }
 }
 

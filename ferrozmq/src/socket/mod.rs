@@ -6,8 +6,9 @@ mod halves;
 pub(crate) mod link;
 pub(crate) mod pattern;
 pub(crate) mod pipe;
+pub(crate) mod zap;
 
-mod wait;
+pub(crate) mod wait;
 
 pub use halves::{SocketSink, SocketStream};
 
@@ -550,4 +551,21 @@ fn ipc_wildcard_path() -> std::path::PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     std::env::temp_dir().join(format!("ferrozmq-{}-{n}.ipc", std::process::id()))
+}
+
+/// Connects an internal socket (one made by the context itself, such as its ZAP client) to an
+/// inproc name, now or once it is bound, as `Socket::connect` does.
+pub(crate) fn connect_inproc(core: &Arc<SocketCore>, name: &str) {
+    let peer = {
+        let mut st = core.lock();
+        let id = st.next_endpoint_id;
+        st.next_endpoint_id += 1;
+        let peer = core.create_peer(&mut st, true).peer;
+        st.connects
+            .entry(format!("inproc://{name}"))
+            .or_default()
+            .push((id, Some(peer)));
+        peer
+    };
+    core.ctx.inproc_connect(name, core, peer);
 }
