@@ -159,7 +159,10 @@ impl Drop for Authenticator {
 /// A Z85 public key on a line: the line itself, or the quoted value of `public-key`.
 fn public_key_in_line(line: &str) -> Option<CurvePublicKey> {
     let line = line.trim();
-    let value = match line.split_once('=').or_else(|| line.split_once(':')) {
+    let labelled = line
+        .find([':', '='])
+        .and_then(|at| Some((line.get(..at)?, line.get(at + 1..)?)));
+    let value = match labelled {
         Some((name, value)) if name.trim() == "public-key" => value.trim().trim_matches('"'),
         // A bare key may itself hold '=' or ':' (both are Z85 characters).
         _ if line.len() == 40 => line,
@@ -218,5 +221,56 @@ fn decide(frames: &[Bytes], policy: &Policy) -> ZapReply {
             }
         }
         _ => ZapReply::new(400, "mechanism not allowed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_in_every_form_parse() {
+        // A key holding ':' and '=' (both Z85 characters), in each form a file may take.
+        let key = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+        let expect = CurvePublicKey::from_bytes_or_z85(key.as_bytes()).ok();
+        assert_eq!(public_key_in_line(key), expect);
+        assert_eq!(public_key_in_line(&format!("public-key: {key}")), expect);
+        assert_eq!(
+            public_key_in_line(&format!("    public-key = \"{key}\"")),
+            expect
+        );
+        assert_eq!(public_key_in_line(&format!("secret-key: {key}")), None);
+    }
+
+    #[test]
+    fn decisions_follow_the_policy() {
+        let mut policy = Policy::default();
+        policy
+            .passwords
+            .insert(b"u".to_vec(), SecretBytes::new("p"));
+        let request = |mechanism: &'static str, address: &'static str, creds: &[&'static [u8]]| {
+            let mut frames: Vec<Bytes> = ["1.0", "1", "", address, "", mechanism]
+                .into_iter()
+                .map(Bytes::from)
+                .collect();
+            frames.extend(creds.iter().map(|c| Bytes::from_static(c)));
+            frames
+        };
+        let plain = |pass: &'static [u8]| request("PLAIN", "10.0.0.1", &[b"u", pass]);
+        assert_eq!(decide(&plain(b"p"), &policy).status_code, 200);
+        assert_eq!(decide(&plain(b"p"), &policy).user_id, "u");
+        assert_eq!(decide(&plain(b"x"), &policy).status_code, 400);
+        policy.deny_ips.insert("10.0.0.1".into());
+        assert_eq!(decide(&plain(b"p"), &policy).status_code, 400);
+        assert_eq!(
+            decide(&request("NULL", "10.0.0.2", &[]), &policy).status_code,
+            200
+        );
+        policy.allow_ips.insert("10.0.0.3".into());
+        assert_eq!(
+            decide(&request("NULL", "10.0.0.2", &[]), &policy).status_code,
+            400
+        );
+        assert_eq!(decide(&[Bytes::from("1.0")], &policy).status_code, 500);
     }
 }

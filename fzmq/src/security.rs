@@ -198,7 +198,10 @@ fn key_in_text(text: &str, label: &str) -> Option<String> {
             lone = Some(line.to_owned());
             continue;
         }
-        let parsed = line.split_once(':').or_else(|| line.split_once('='));
+        // The label ends at the first ':' or '=' (the key itself may hold either).
+        let parsed = line
+            .find([':', '='])
+            .and_then(|at| Some((line.get(..at)?, line.get(at + 1..)?)));
         if let Some((name, value)) = parsed {
             if name.trim() == format!("{label}-key") {
                 return Some(value.trim().trim_matches('"').to_owned());

@@ -4,7 +4,7 @@
 //!
 //! A mechanism sees only the handshake commands; the session owns framing, the peer's
 //! socket-type check (common to all mechanisms) and timers. CURVE also hands the session a
-//! [`curve::CurveCipher`] at the end of its handshake: the traffic hook that boxes and opens
+//! `CurveCipher` (in `curve.rs`) at the end of its handshake: the traffic hook that boxes and opens
 //! every frame afterwards (NULL and PLAIN have none, so their fast path is unchanged).
 
 pub(crate) mod curve;
