@@ -134,6 +134,7 @@ pub(crate) fn parse_option(s: &str) -> Result<SocketOption, String> {
         ),
         "ROUTER_MANDATORY" => SocketOption::RouterMandatory(flag()?),
         "ROUTER_HANDOVER" => SocketOption::RouterHandover(flag()?),
+        "STREAM_NOTIFY" => SocketOption::StreamNotify(flag()?),
         "REQ_RELAXED" => SocketOption::ReqRelaxed(flag()?),
         "REQ_CORRELATE" => SocketOption::ReqCorrelate(flag()?),
         "CONNECT_ROUTING_ID" => SocketOption::ConnectRoutingId(Some(bytes())),

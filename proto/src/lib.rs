@@ -31,5 +31,5 @@ pub mod socket_type;
 pub use error::{DecodeError, LegacyRefusal, PeerMisbehaved, SessionError, WireRevision};
 pub use frame::Frame;
 pub use message::Message;
-pub use session::{PeerInfo, Session, SessionConfig, SessionEvent};
+pub use session::{PeerInfo, RawSession, Session, SessionConfig, SessionEvent};
 pub use socket_type::{Capabilities, Routing, SocketType, Subscriptions};

@@ -8,6 +8,10 @@
 //! Reads take 4 KiB to 512 KiB at a time (following the traffic) and every complete message in them goes to the socket in
 //! one batch; writes encode as many queued messages as fit in a 256 KiB batch and hand them to
 //! the kernel in as few calls as possible.
+//!
+//! A STREAM socket's connection runs a raw session instead of ZMTP (see `wire_session.rs`):
+//! the same reads, writes and batching, with the routing id put in front of what it reads and
+//! (ZMQ_STREAM_NOTIFY) an empty message delivered when the peer goes.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -16,10 +20,11 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ferrozmq_proto::pattern::PeerId;
-use ferrozmq_proto::{Session, SessionError, SessionEvent, Subscriptions};
+use ferrozmq_proto::{RawSession, Session, SessionError, SessionEvent, Subscriptions};
 
+use super::wire_session::WireSession;
 use super::Shared;
 use crate::monitor::{
     DisconnectReason, HandshakeFailure, MonitorEvent, MonitorEventKind, PeerRefusal,
@@ -138,7 +143,11 @@ struct Wire {
     /// The persistent peer of the `connect`, if any.
     existing_peer: Option<PeerId>,
     connecting: bool,
-    session: Session,
+    session: WireSession,
+    /// STREAM: the routing id the socket gave this peer, put in front of every message read.
+    raw_id: Option<Bytes>,
+    /// STREAM with ZMQ_STREAM_NOTIFY: tell the socket when the peer goes.
+    raw_notify: bool,
     rbuf: BytesMut,
     att: Option<PeerLink>,
     read_paused: bool,
@@ -181,10 +190,17 @@ impl Connection {
     ) -> Connection {
         // An accepted stream is connected; a connect completes later.
         let connecting = matches!(origin, Origin::Connected { .. });
-        let session = Session::new(socket.session_config(), now);
-        let peer_name = stream.peer_name();
         let socket_type = socket.socket_type();
+        let raw_notify = socket_type.capabilities().raw && socket.options().stream_notify;
+        let session = if socket_type.capabilities().raw {
+            WireSession::Raw(RawSession::new(raw_notify))
+        } else {
+            WireSession::Zmtp(Session::new(socket.session_config(), now))
+        };
+        let peer_name = stream.peer_name();
         let wire = Wire {
+            raw_id: None,
+            raw_notify,
             direct: socket_type.capabilities().lockstep,
             me: Weak::new(),
             failed: None,
@@ -298,10 +314,20 @@ impl Connection {
         let _ = registry.deregister(&mut self.wire.lock().stream);
     }
 
-    /// Detaches from the socket (called once, when the connection closes).
-    pub(super) fn detach(&mut self) {
-        if let Some(att) = self.wire.lock().att.take() {
-            att.detach();
+    /// Detaches from the socket (called once, when the connection closes). A STREAM peer
+    /// that went (not one closed on our side) is reported first, as an empty message, as
+    /// libzmq does with ZMQ_STREAM_NOTIFY.
+    pub(super) fn detach(&mut self, reason: &CloseReason) {
+        let mut wire = self.wire.lock();
+        let notify = wire.raw_notify && !matches!(reason, CloseReason::Local);
+        let id = wire.raw_id.clone();
+        if let Some(att) = wire.att.take() {
+            let gone = id.filter(|_| notify).map(|id| {
+                let mut gone = Message::single(Bytes::new());
+                gone.push_front(id);
+                gone
+            });
+            att.detach_with(gone);
         }
     }
 }
@@ -335,6 +361,10 @@ impl Wire {
                 }
                 Err(e) => return Err(CloseReason::Io(e)),
             }
+        }
+        if self.session.is_raw() && self.att.is_none() {
+            // A raw peer has no handshake: it is ready as soon as it is connected.
+            self.take_events(shared, token)?;
         }
         if self.read_paused && self.att.as_ref().is_some_and(|a| !a.input_full()) {
             self.read_paused = false;
@@ -481,9 +511,17 @@ impl Wire {
                         .socket
                         .attach(self.existing_peer, &meta, output, input)
                         .map_err(CloseReason::Refused)?;
+                    if self.session.is_raw() {
+                        self.raw_id = Some(att.routing_id().unwrap_or_default());
+                    }
                     self.att = Some(att);
                 }
-                SessionEvent::Message(m) => self.batch_in.push_back(m),
+                SessionEvent::Message(mut m) => {
+                    if let Some(id) = &self.raw_id {
+                        m.push_front(id.clone());
+                    }
+                    self.batch_in.push_back(m);
+                }
                 // RFC 29: a publisher learns subscriptions in either wire form; the socket gets
                 // them as the one-frame messages (0x01 / 0x00 + topic) that XPUB users see.
                 SessionEvent::Subscribe(topic) if self.subscriptions_in => {
@@ -532,6 +570,10 @@ impl Wire {
                 // All written and nothing queued: buffers grown for a burst go back.
                 self.session.release_idle_output();
                 release_if_grown(&mut self.batch_out);
+                // STREAM: an empty message asked to close once what preceded it was written.
+                if self.session.wants_close() {
+                    return Err(CloseReason::Local);
+                }
                 return Ok(());
             }
         }
@@ -559,7 +601,7 @@ impl Wire {
     fn refill(&mut self) -> bool {
         let Some(att) = &self.att else { return false };
         let mut any = false;
-        while self.session.pending_output_len() < WRITE_BATCH {
+        while self.session.pending_output_len() < WRITE_BATCH && !self.session.is_closing() {
             att.take_output(&mut self.batch_out, POP_BATCH);
             if self.batch_out.is_empty() {
                 break;

@@ -11,6 +11,7 @@ mod connection;
 mod reactor;
 mod sleep;
 mod timers;
+mod wire_session;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
