@@ -30,6 +30,7 @@ mod monitor;
 mod options;
 mod poller;
 mod proxy;
+pub mod recipes;
 mod socket;
 mod transport;
 
