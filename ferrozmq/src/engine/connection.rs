@@ -494,7 +494,6 @@ impl Wire {
             match ev {
                 SessionEvent::Ready(info) => {
                     self.handshaken = true;
-                    self.emit(MonitorEventKind::HandshakeSucceeded, true);
                     let meta = PeerMeta {
                         socket_type: info.socket_type,
                         routing_id: info.routing_id,
@@ -509,8 +508,11 @@ impl Wire {
                     let input = super::conn_signal(shared, token, super::Wake::Input);
                     let att = self
                         .socket
-                        .attach(self.existing_peer, &meta, output, input)
-                        .map_err(CloseReason::Refused)?;
+                        .attach(self.existing_peer, &meta, output, input);
+                    // Reported once the socket has the peer: a monitor that sees it may count
+                    // on the peer taking messages (a refused peer was handshaken all the same).
+                    self.emit(MonitorEventKind::HandshakeSucceeded, true);
+                    let att = att.map_err(CloseReason::Refused)?;
                     if self.session.is_raw() {
                         self.raw_id = Some(att.routing_id().unwrap_or_default());
                     }
