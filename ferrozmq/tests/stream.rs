@@ -10,8 +10,8 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use ferrozmq::{
-    Bytes, ConnectError, Context, EndpointError, Message, SendErrorKind, Socket, SocketOption,
-    SocketType,
+    Bytes, ConnectError, Context, EndpointError, Message, MonitorEventKind, SendErrorKind, Socket,
+    SocketOption, SocketType,
 };
 
 const T: Option<Duration> = Some(Duration::from_secs(10));
@@ -70,6 +70,7 @@ fn tcp_peer_connects_talks_and_leaves() {
 fn empty_message_closes_after_queued_data() {
     let ctx = Context::new();
     let s = ctx.socket(SocketType::Stream);
+    let monitor = s.monitor();
     let ep = s.bind("tcp://127.0.0.1:*").unwrap();
     let mut c = TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
     c.set_read_timeout(T).unwrap();
@@ -82,18 +83,17 @@ fn empty_message_closes_after_queued_data() {
     c.read_to_end(&mut got).expect("EOF after the data");
     assert_eq!(got.len(), big.len() + 4);
     assert_eq!(&got[big.len()..], b"tail");
-    // A close on our side is not notified (as libzmq); the id stops routing.
-    let mut unreachable = false;
-    for _ in 0..1000 {
-        match s.send(Message::from_iter([&id[..], b"x"])) {
-            Err(e) if e.kind() == SendErrorKind::HostUnreachable => {
-                unreachable = true;
-                break;
-            }
-            _ => std::thread::sleep(Duration::from_millis(10)),
+    // The monitor reports the close once the socket has let the peer go.
+    loop {
+        let ev = monitor.recv_timeout(T.unwrap()).expect("a Disconnected event");
+        if matches!(ev.kind, MonitorEventKind::Disconnected { .. }) {
+            break;
         }
     }
-    assert!(unreachable, "the closed connection's id still routes");
+    // A close on our side is not notified (as libzmq); the id no longer routes.
+    let err = s.send(Message::from_iter([&id[..], b"x"])).unwrap_err();
+    assert_eq!(err.kind(), SendErrorKind::HostUnreachable);
+    assert!(s.try_recv().is_err(), "no notification of our own close");
 }
 
 #[test]
