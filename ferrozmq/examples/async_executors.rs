@@ -37,7 +37,10 @@ pub(crate) async fn request_reply(ctx: &Context, n: usize) -> Result<Vec<String>
 
 /// An XPUB task that waits for the subscription then publishes `n` messages (and one on a
 /// topic nobody wants), and a SUB task receiving them.
-pub(crate) async fn publish_subscribe(ctx: &Context, n: usize) -> Result<Vec<String>, ferrozmq::Error> {
+pub(crate) async fn publish_subscribe(
+    ctx: &Context,
+    n: usize,
+) -> Result<Vec<String>, ferrozmq::Error> {
     let publisher = ctx.socket(SocketType::XPub);
     let endpoint = publisher.bind("tcp://127.0.0.1:*")?;
     let subscriber = ctx.socket(SocketType::Sub);
@@ -48,7 +51,9 @@ pub(crate) async fn publish_subscribe(ctx: &Context, n: usize) -> Result<Vec<Str
         let _subscription = publisher.recv_async().await?;
         for i in 0..n {
             publisher.send_async("other: ignored").await?;
-            publisher.send_async(Message::single(format!("news {i}"))).await?;
+            publisher
+                .send_async(Message::single(format!("news {i}")))
+                .await?;
         }
         Ok::<_, ferrozmq::Error>(())
     };
@@ -65,17 +70,26 @@ pub(crate) async fn publish_subscribe(ctx: &Context, n: usize) -> Result<Vec<Str
     got
 }
 
+/// What one executor's run gave: the replies, and the news received.
+pub(crate) type Outcome = (Vec<String>, Vec<String>);
+
 /// Both scenarios, under tokio then under `futures::executor::block_on`.
-pub(crate) fn run(n: usize) -> Result<[(Vec<String>, Vec<String>); 2], Box<dyn std::error::Error>> {
+pub(crate) fn run(n: usize) -> Result<[Outcome; 2], Box<dyn std::error::Error>> {
     let ctx = Context::new();
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()?
         .block_on(async {
-            Ok::<_, ferrozmq::Error>((request_reply(&ctx, n).await?, publish_subscribe(&ctx, n).await?))
+            Ok::<_, ferrozmq::Error>((
+                request_reply(&ctx, n).await?,
+                publish_subscribe(&ctx, n).await?,
+            ))
         })?;
     let plain = futures::executor::block_on(async {
-        Ok::<_, ferrozmq::Error>((request_reply(&ctx, n).await?, publish_subscribe(&ctx, n).await?))
+        Ok::<_, ferrozmq::Error>((
+            request_reply(&ctx, n).await?,
+            publish_subscribe(&ctx, n).await?,
+        ))
     })?;
     ctx.terminate();
     Ok([tokio, plain])

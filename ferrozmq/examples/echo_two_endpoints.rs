@@ -18,7 +18,10 @@ pub(crate) fn run(
 ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let ctx = Context::new();
     let rep = ctx.socket(SocketType::Rep);
-    let endpoints = vec![rep.bind("tcp://127.0.0.1:*")?, rep.bind("tcp://127.0.0.1:*")?];
+    let endpoints = vec![
+        rep.bind("tcp://127.0.0.1:*")?,
+        rep.bind("tcp://127.0.0.1:*")?,
+    ];
     let server = thread::spawn(move || {
         // Echo until the context is terminated.
         while let Ok(request) = rep.recv() {

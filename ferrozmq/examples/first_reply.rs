@@ -70,7 +70,11 @@ pub(crate) fn run() -> Result<Outcome, Box<dyn std::error::Error>> {
     let (first_replica, first) = (reply.replica, text(&reply.message));
     // Let the slow replica answer now: its reply is late, and must be discarded.
     drop(release_slow);
-    let second = text(&replicas.request("second question", Duration::from_secs(30))?.message);
+    let second = text(
+        &replicas
+            .request("second question", Duration::from_secs(30))?
+            .message,
+    );
 
     let mut nobody = Replicas::connect(&ctx, &[&silent, &silent_replica(&ctx)])?;
     let timeout = match nobody.request("anyone?", Duration::from_millis(300)) {

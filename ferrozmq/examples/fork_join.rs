@@ -45,16 +45,19 @@ pub(crate) fn run(
     let mut connected = 0;
     while connected < workers {
         match monitor.recv() {
-            Some(ev) if ev.kind == ferrozmq::MonitorEventKind::HandshakeSucceeded => {
-                connected += 1
-            }
+            Some(ev) if ev.kind == ferrozmq::MonitorEventKind::HandshakeSucceeded => connected += 1,
             Some(_) => {}
             None => return Err("monitor stopped".into()),
         }
     }
 
     let batch = (1..=jobs).map(|n| Message::single(n.to_string()));
-    let results = run_batch(&ventilator, &sink, batch, Some(std::time::Duration::from_secs(30)))?;
+    let results = run_batch(
+        &ventilator,
+        &sink,
+        batch,
+        Some(std::time::Duration::from_secs(30)),
+    )?;
     let mut per_worker = vec![0; workers];
     let mut sum = 0;
     for r in &results {

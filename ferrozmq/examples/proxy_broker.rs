@@ -86,7 +86,10 @@ pub(crate) fn run() -> Result<Outcome, Box<dyn std::error::Error>> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outcome = run()?;
-    println!("subscribed to \"weather\", received: {:?}", outcome.received);
+    println!(
+        "subscribed to \"weather\", received: {:?}",
+        outcome.received
+    );
     for r in &outcome.replies {
         println!("{r}");
     }

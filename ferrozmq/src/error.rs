@@ -85,9 +85,9 @@ impl Error {
     pub fn errno(&self) -> i32 {
         match self {
             Error::Context(ContextError::Io(e)) => e.raw_os_error().unwrap_or(errno::EINVAL),
-            Error::Endpoint(EndpointError::UnknownTransport(_) | EndpointError::NotForStream(_)) => {
-                errno::EPROTONOSUPPORT
-            }
+            Error::Endpoint(
+                EndpointError::UnknownTransport(_) | EndpointError::NotForStream(_),
+            ) => errno::EPROTONOSUPPORT,
             Error::Endpoint(_) => errno::EINVAL,
             Error::Bind(e) => e.errno(),
             Error::Connect(e) => e.errno(),
@@ -166,9 +166,9 @@ impl BindError {
     /// libzmq-compatible errno.
     pub fn errno(&self) -> i32 {
         match self {
-            BindError::Endpoint(EndpointError::UnknownTransport(_) | EndpointError::NotForStream(_)) => {
-                errno::EPROTONOSUPPORT
-            }
+            BindError::Endpoint(
+                EndpointError::UnknownTransport(_) | EndpointError::NotForStream(_),
+            ) => errno::EPROTONOSUPPORT,
             BindError::Endpoint(_) => errno::EINVAL,
             BindError::AddrInUse(_) => errno::EADDRINUSE,
             BindError::AddrNotAvailable(_) => errno::EADDRNOTAVAIL,

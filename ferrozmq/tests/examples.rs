@@ -45,9 +45,12 @@ use ferrozmq::{Context, Message, SocketType};
 /// Failure guard for every wait.
 const GUARD: Duration = Duration::from_secs(30);
 
+/// The bytes a relay recorded.
+type Record = Arc<Mutex<Vec<u8>>>;
+
 /// A tcp relay in front of `upstream` (`tcp://HOST:PORT`) that records what its client sent;
 /// returns the relay's endpoint.
-fn recording_relay(upstream: &str, record: Arc<Mutex<Vec<u8>>>) -> String {
+fn recording_relay(upstream: &str, record: Record) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
     let upstream = upstream.trim_start_matches("tcp://").to_owned();
@@ -58,7 +61,8 @@ fn recording_relay(upstream: &str, record: Arc<Mutex<Vec<u8>>>) -> String {
         let Ok(mut server) = TcpStream::connect(&upstream) else {
             return;
         };
-        let (mut client_w, mut server_r) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let (mut client_w, mut server_r) =
+            (client.try_clone().unwrap(), server.try_clone().unwrap());
         thread::spawn(move || {
             let _ = std::io::copy(&mut server_r, &mut client_w);
         });
@@ -75,12 +79,15 @@ fn recording_relay(upstream: &str, record: Arc<Mutex<Vec<u8>>>) -> String {
 }
 
 fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 #[test]
 fn echo_two_endpoints_spreads_requests_over_both() {
-    let records: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>> = Arc::default();
+    let records: Arc<Mutex<Vec<Record>>> = Arc::default();
     let recs = records.clone();
     echo_two_endpoints::run(100, move |ep| {
         let record = Arc::default();
@@ -146,7 +153,10 @@ fn first_reply_wins_late_ones_are_discarded_and_silence_times_out() {
         outcome.timeout,
         FirstReplyError::Timeout { replicas: 2, .. }
     ));
-    assert!(outcome.timeout.to_string().contains("none of the 2 replicas replied"));
+    assert!(outcome
+        .timeout
+        .to_string()
+        .contains("none of the 2 replicas replied"));
 }
 
 #[test]
@@ -203,7 +213,12 @@ fn graceful_shutdown_on_sigterm_replies_to_everything_taken() {
     }
     let mut child = KillOnDrop(
         std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "graceful_shutdown_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "graceful_shutdown_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("GRACEFUL_SHUTDOWN_CHILD", "1")
             .stdout(std::process::Stdio::piped())
             .spawn()

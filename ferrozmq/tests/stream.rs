@@ -30,7 +30,11 @@ fn gather(s: &Socket, id: &[u8], n: usize) -> Vec<u8> {
     while got.len() < n {
         let (from, data) = recv2(s);
         assert_eq!(&from[..], id);
-        assert!(!data.is_empty(), "unexpected notification after {} bytes", got.len());
+        assert!(
+            !data.is_empty(),
+            "unexpected notification after {} bytes",
+            got.len()
+        );
         got.extend_from_slice(&data);
     }
     got
@@ -85,7 +89,9 @@ fn empty_message_closes_after_queued_data() {
     assert_eq!(&got[big.len()..], b"tail");
     // The monitor reports the close once the socket has let the peer go.
     loop {
-        let ev = monitor.recv_timeout(T.unwrap()).expect("a Disconnected event");
+        let ev = monitor
+            .recv_timeout(T.unwrap())
+            .expect("a Disconnected event");
         if matches!(ev.kind, MonitorEventKind::Disconnected { .. }) {
             break;
         }
@@ -100,9 +106,15 @@ fn empty_message_closes_after_queued_data() {
 fn unknown_id_and_missing_id_fail() {
     let ctx = Context::new();
     let s = ctx.socket(SocketType::Stream);
-    let err = s.send(Message::from_iter([&b"\0\0\0\0\x01"[..], b"x"])).unwrap_err();
+    let err = s
+        .send(Message::from_iter([&b"\0\0\0\0\x01"[..], b"x"]))
+        .unwrap_err();
     assert_eq!(err.kind(), SendErrorKind::HostUnreachable);
-    assert_eq!(err.into_message().len(), 2, "the message is handed back whole");
+    assert_eq!(
+        err.into_message().len(),
+        2,
+        "the message is handed back whole"
+    );
     // An empty message is one empty frame: an empty id, which names no peer.
     let err = s.send(Message::new()).unwrap_err();
     assert_eq!(err.kind(), SendErrorKind::HostUnreachable);
@@ -114,7 +126,9 @@ fn inproc_is_refused_and_notify_is_a_stream_option() {
     let s = ctx.socket(SocketType::Stream);
     assert!(matches!(
         s.bind("inproc://raw"),
-        Err(ferrozmq::BindError::Endpoint(EndpointError::NotForStream(_)))
+        Err(ferrozmq::BindError::Endpoint(EndpointError::NotForStream(
+            _
+        )))
     ));
     assert!(matches!(
         s.connect("inproc://raw"),
@@ -142,7 +156,10 @@ fn tcp_and_ipc_on_one_socket_without_notify() {
     let (tid, data) = recv2(&s);
     let mut tdata = data.to_vec();
     tdata.extend(gather(&s, &tid, 7 - tdata.len()));
-    assert_eq!(tdata, b"via tcp", "no notification first: STREAM_NOTIFY is off");
+    assert_eq!(
+        tdata, b"via tcp",
+        "no notification first: STREAM_NOTIFY is off"
+    );
     u.write_all(b"via ipc").unwrap();
     let (uid, data) = recv2(&s);
     assert_ne!(uid, tid);
@@ -165,10 +182,17 @@ fn connect_to_a_raw_server() {
     let (mut peer, _) = server.accept().unwrap();
     peer.set_read_timeout(T).unwrap();
     let (id, empty) = recv2(&s);
-    assert!(empty.is_empty(), "the connect is notified with the id to send to");
+    assert!(
+        empty.is_empty(),
+        "the connect is notified with the id to send to"
+    );
     // Several data frames are written one after another.
-    s.send(Message::from_iter([&id[..], b"GET / ", b"HTTP/1.0\r\n\r\n"]))
-        .unwrap();
+    s.send(Message::from_iter([
+        &id[..],
+        b"GET / ",
+        b"HTTP/1.0\r\n\r\n",
+    ]))
+    .unwrap();
     assert_eq!(read_exact_timeout(&mut peer, 18), b"GET / HTTP/1.0\r\n\r\n");
     peer.write_all(b"HTTP/1.0 200 OK\r\n").unwrap();
     assert_eq!(gather(&s, &id, 17), b"HTTP/1.0 200 OK\r\n");

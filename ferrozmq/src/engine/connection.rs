@@ -506,9 +506,7 @@ impl Wire {
                         });
                     }
                     let input = super::conn_signal(shared, token, super::Wake::Input);
-                    let att = self
-                        .socket
-                        .attach(self.existing_peer, &meta, output, input);
+                    let att = self.socket.attach(self.existing_peer, &meta, output, input);
                     // Reported once the socket has the peer: a monitor that sees it may count
                     // on the peer taking messages (a refused peer was handshaken all the same).
                     self.emit(MonitorEventKind::HandshakeSucceeded, true);

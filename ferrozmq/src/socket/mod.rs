@@ -195,8 +195,8 @@ impl Socket {
             st.next_endpoint_id += 1;
             // A STREAM connection is a fresh byte stream each time, with a fresh routing id:
             // nothing queued for one may go to the next, so it has no persistent peer.
-            let persistent = (!st.options.immediate || target.is_none())
-                && !core.socket_type.capabilities().raw;
+            let persistent =
+                (!st.options.immediate || target.is_none()) && !core.socket_type.capabilities().raw;
             let peer = persistent.then(|| core.create_peer(&mut st, true).peer);
             st.connects
                 .entry(endpoint.to_owned())

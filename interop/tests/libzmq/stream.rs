@@ -53,7 +53,11 @@ impl<T: Read + Write> ReadWrite for T {}
 /// Receives one STREAM message, checking its shape: `[5-byte libzmq-style id, data]`.
 fn recv2(server: &dyn Peer) -> (Vec<u8>, Vec<u8>) {
     let mut m = server.recv();
-    assert_eq!(m.len(), 2, "{server:?}: STREAM messages are [id, data]: {m:?}");
+    assert_eq!(
+        m.len(),
+        2,
+        "{server:?}: STREAM messages are [id, data]: {m:?}"
+    );
     let data = m.pop().unwrap();
     let id = m.pop().unwrap();
     assert_eq!(id.len(), 5, "{server:?}: routing id {id:?}");
@@ -95,7 +99,10 @@ fn plain_clients_against(server: Impl, transport: Transport) -> Vec<String> {
     assert!(s.recv_within(Duration::from_millis(200)).is_none(), "{s:?}");
     let mut rest = Vec::new();
     first.stream().read_to_end(&mut rest).unwrap();
-    seen.push(format!("1 closed by the server, {} bytes after pong", rest.len()));
+    seen.push(format!(
+        "1 closed by the server, {} bytes after pong",
+        rest.len()
+    ));
 
     let mut second = Client::connect(&endpoint);
     let (id2, data) = recv2(&*s);

@@ -161,7 +161,9 @@ mod tests {
     #[test]
     fn ready_then_notification() {
         let mut s = RawSession::new(true);
-        assert!(matches!(s.poll_event(), Some(SessionEvent::Ready(i)) if i.socket_type == SocketType::Stream));
+        assert!(
+            matches!(s.poll_event(), Some(SessionEvent::Ready(i)) if i.socket_type == SocketType::Stream)
+        );
         match s.poll_event() {
             Some(SessionEvent::Message(m)) => assert_eq!(m.byte_len(), 0),
             other => panic!("expected the notification, got {other:?}"),
