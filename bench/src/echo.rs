@@ -86,7 +86,9 @@ pub(crate) fn mio_server(job: &Job) -> Result<Line> {
                 },
                 WAKER => {}
                 Token(i) => {
-                    let Some(slot) = conns.get_mut(i) else { continue };
+                    let Some(slot) = conns.get_mut(i) else {
+                        continue;
+                    };
                     let Some((s, pending)) = slot else { continue };
                     let open = serve_mio(s, pending, &mut buf, &mut echoed);
                     if !open {
@@ -199,8 +201,11 @@ pub(crate) fn clients(job: &Job) -> Result<Line> {
         s.set_nodelay(true)?;
         s.set_nonblocking(true)?;
         let mut stream = TcpStream::from_std(s);
-        poll.registry()
-            .register(&mut stream, Token(i), Interest::READABLE | Interest::WRITABLE)?;
+        poll.registry().register(
+            &mut stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
         conns.push(Client {
             stream,
             in_flight: VecDeque::with_capacity(depth),
@@ -262,7 +267,10 @@ pub(crate) fn clients(job: &Job) -> Result<Line> {
         round_trips[i - 1].as_secs_f64() * 1e6
     };
     Ok(Line::new()
-        .number("echoes_per_sec", (done as f64 / elapsed.as_secs_f64()).round())
+        .number(
+            "echoes_per_sec",
+            (done as f64 / elapsed.as_secs_f64()).round(),
+        )
         .number("p50_rt_us", (p(0.50) * 10.0).round() / 10.0)
         .number("p99_rt_us", (p(0.99) * 10.0).round() / 10.0))
 }

@@ -332,10 +332,38 @@ pub(crate) fn all() -> Vec<Scenario> {
             kind: Kind::Rss { connections: 5000 },
             count: 5000,
         },
-        echo("echo-1000-64", "echo 1,000 tcp clients 64 B", 1000, 1, 64, 200_000),
-        echo("echo-1000-4k", "echo 1,000 tcp clients 4 KiB", 1000, 1, 4096, 100_000),
-        echo("echo-100p-64", "echo 100 tcp clients x16 pipelined 64 B", 100, 16, 64, 400_000),
-        echo("echo-100p-4k", "echo 100 tcp clients x16 pipelined 4 KiB", 100, 16, 4096, 200_000),
+        echo(
+            "echo-1000-64",
+            "echo 1,000 tcp clients 64 B",
+            1000,
+            1,
+            64,
+            200_000,
+        ),
+        echo(
+            "echo-1000-4k",
+            "echo 1,000 tcp clients 4 KiB",
+            1000,
+            1,
+            4096,
+            100_000,
+        ),
+        echo(
+            "echo-100p-64",
+            "echo 100 tcp clients x16 pipelined 64 B",
+            100,
+            16,
+            64,
+            400_000,
+        ),
+        echo(
+            "echo-100p-4k",
+            "echo 100 tcp clients x16 pipelined 4 KiB",
+            100,
+            16,
+            4096,
+            200_000,
+        ),
     ]
 }
 

@@ -622,6 +622,7 @@ mod tests {
             size: 16,
             count: 10,
             threads: 4,
+            clients: 3,
         };
         let mut args = vec!["w".to_owned()];
         args.extend(job.to_args());

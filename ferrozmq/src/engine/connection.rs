@@ -201,7 +201,9 @@ impl Connection {
         let wire = Wire {
             raw_id: None,
             raw_notify,
-            direct: socket_type.capabilities().lockstep,
+            // STREAM too: an echo-style server sends about once per read, to many peers, and a
+            // reactor wake-up per message was its main cost.
+            direct: socket_type.capabilities().lockstep || socket_type.capabilities().raw,
             me: Weak::new(),
             failed: None,
             subscriptions_in: socket_type.capabilities().subscriptions == Subscriptions::Publisher,
