@@ -48,6 +48,7 @@ const OPTIONS: &[(&str, Kind)] = &[
     ("TCP_KEEPALIVE_CNT", Kind::MsOrMinusOne),
     ("ROUTER_MANDATORY", Kind::Flag),
     ("ROUTER_HANDOVER", Kind::Flag),
+    ("STREAM_NOTIFY", Kind::Flag),
     ("REQ_RELAXED", Kind::Flag),
     ("REQ_CORRELATE", Kind::Flag),
     ("CONNECT_ROUTING_ID", Kind::Bytes),
@@ -227,7 +228,11 @@ mod tests {
         );
         assert_eq!(
             parse_option("router_mandatory=true"),
-            Ok(SocketOption::RouterMandatory(true))
+            Ok(SocketOption::RouterMandatory(true)),
+        );
+        assert_eq!(
+            parse_option("ZMQ_STREAM_NOTIFY=0"),
+            Ok(SocketOption::StreamNotify(false))
         );
     }
 

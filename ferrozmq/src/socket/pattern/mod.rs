@@ -215,7 +215,8 @@ pub(crate) enum Pattern {
     Sub(Subscriber),
     /// STREAM (raw connections).
     Stream(Stream),
-    /// A type this version has no strategy for (a `SocketType` added later, e.g. STREAM):
+    /// A type this version has no strategy for (a `SocketType` added to the protocol crate
+    /// later, e.g. SERVER or CLIENT):
     /// refuses every peer and operation.
     Unsupported(Unsupported),
 }
