@@ -207,6 +207,11 @@ fn run_processes(s: &Scenario, lib: Lib) -> Result<Run> {
                 processes: vec![served],
             })
         }
+        Kind::Handshakes => {
+            let line = Worker::start(&job(Role::CurveHandshakes, Transport::TcpCurve, 0))?
+                .result(deadline)?;
+            Ok(Run::of(line, Vec::new()))
+        }
         Kind::Rss { connections } => {
             let mut router = Worker::start(&job(Role::RouterHold, Transport::Tcp, 0))?;
             let ep = router.endpoint(deadline)?;

@@ -36,6 +36,8 @@ pub(crate) enum Kind {
         depth: usize,
         size: usize,
     },
+    /// CURVE handshakes a server completes per second (clients connecting one after another).
+    Handshakes,
 }
 
 /// One scenario: an id for `--only`, a title, what runs, and its count per run.
@@ -76,6 +78,11 @@ const P99: Metric = Metric {
     key: "p99_us",
     unit: "µs p99",
     lower_is_better: true,
+};
+const HANDSHAKES: Metric = Metric {
+    key: "handshakes_per_sec",
+    unit: "handshakes/s",
+    lower_is_better: false,
 };
 const PER_CONN: Metric = Metric {
     key: "bytes_per_conn",
@@ -125,6 +132,7 @@ impl Scenario {
             Kind::Lat { .. } => &[P50, P99, CPU_RT],
             Kind::Rss { .. } => &[PER_CONN],
             Kind::Echo { .. } => &[ECHOES, P99_RT, CPU_ECHO],
+            Kind::Handshakes => &[HANDSHAKES],
         }
     }
 
@@ -144,7 +152,7 @@ impl Scenario {
             Kind::Lat { .. } => (CPU_RT, per(self.count_for(lib)) / 1000.0),
             // Only the server reports its CPU time (the clients are the same for all).
             Kind::Echo { .. } => (CPU_ECHO, per(self.count_for(lib))),
-            Kind::Rss { .. } => return None,
+            Kind::Rss { .. } | Kind::Handshakes => return None,
         };
         // Three significant decimals are more than the runs agree on.
         Some((metric.key, (value * 1000.0).round() / 1000.0))
@@ -196,6 +204,29 @@ impl Scenario {
             }
             (Kind::SharedPush { .. }, Lib::Raw) => Some("no socket to share"),
             (Kind::Rss { .. }, Lib::Raw) => Some("the raw baseline has no ROUTER"),
+            // CURVE: the libzmq here is the `zmq` crate's bundled build, made without
+            // libsodium and so without CURVE (libzmq with CURVE is tested for interop in
+            // interop/tests/curve, not benchmarked); zeromq has no CURVE.
+            (
+                Kind::Thr {
+                    transport: Transport::TcpCurve,
+                    ..
+                }
+                | Kind::Lat {
+                    transport: Transport::TcpCurve,
+                    ..
+                }
+                | Kind::Handshakes,
+                lib,
+            ) if lib != Lib::Ferrozmq => Some(match lib {
+                Lib::Libzmq => {
+                    "the benchmark's libzmq (the zmq crate's bundled build) has no CURVE: \
+                     built without libsodium"
+                }
+                Lib::Zeromq => "zeromq has no CURVE",
+                Lib::Rzmq => "rzmq's CURVE is not wired into this benchmark",
+                _ => "the raw baseline has no encryption",
+            }),
             _ => None,
         }
     }
@@ -325,6 +356,35 @@ pub(crate) fn all() -> Vec<Scenario> {
                 size: 16,
             },
             count: 1_000_000,
+        },
+        thr(
+            "curve-16",
+            "PUSH/PULL tcp+CURVE 16 B",
+            Transport::TcpCurve,
+            16,
+            1_000_000,
+        ),
+        thr(
+            "curve-1k",
+            "PUSH/PULL tcp+CURVE 1 KiB",
+            Transport::TcpCurve,
+            1024,
+            400_000,
+        ),
+        Scenario {
+            id: "curve-lat",
+            title: "REQ/REP tcp+CURVE 16 B",
+            kind: Kind::Lat {
+                transport: Transport::TcpCurve,
+                size: 16,
+            },
+            count: 20_000,
+        },
+        Scenario {
+            id: "curve-hs",
+            title: "CURVE handshakes, one server",
+            kind: Kind::Handshakes,
+            count: 2_000,
         },
         Scenario {
             id: "rss-5000",

@@ -96,6 +96,8 @@ pub(crate) enum Role {
     EchoServer,
     /// Connect `clients` plain tcp clients and time `count` echoes (see `echo.rs`).
     EchoClients,
+    /// New CURVE connections completed per second by one server (one process).
+    CurveHandshakes,
 }
 
 /// Where the two sides meet.
@@ -104,6 +106,8 @@ pub(crate) enum Transport {
     Tcp,
     Ipc,
     Inproc,
+    /// tcp with CURVE (the binding side is the server), fixed benchmark keys.
+    TcpCurve,
 }
 
 impl Job {
@@ -137,7 +141,7 @@ impl Job {
     /// The endpoint a binding role binds to, in the syntax ZeroMQ libraries share.
     pub(crate) fn bind_endpoint(&self) -> Result<String> {
         match self.transport {
-            Transport::Tcp => Ok("tcp://127.0.0.1:0".to_owned()),
+            Transport::Tcp | Transport::TcpCurve => Ok("tcp://127.0.0.1:0".to_owned()),
             Transport::Ipc => self.endpoint.clone().context("ipc needs --endpoint"),
             Transport::Inproc => Ok(format!("inproc://bench-{}", std::process::id())),
         }
@@ -203,6 +207,10 @@ pub(crate) fn run(job: &Job) -> Result<()> {
         ensure_open_files(job.count + 256)?;
     }
     let result = match (job.role, job.lib) {
+        // Only ferrozmq's worker sets CURVE up (see scenario::not_applicable).
+        _ if job.transport == Transport::TcpCurve && job.lib != Lib::Ferrozmq => {
+            Err(unsupported(job))
+        }
         (Role::EchoClients, _) => crate::echo::clients(job),
         (Role::EchoServer, Lib::Ferrozmq) => crate::libs::ferro::stream_echo(job),
         (Role::EchoServer, Lib::Libzmq) => crate::libs::libzmq::stream_echo(job),

@@ -13,7 +13,7 @@ use ferrozmq::{Socket, SocketType};
 const TASKS: u32 = 100;
 const WORKERS: usize = 2;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sink = Socket::new(SocketType::Pull);
     let sink_ep = sink.bind("tcp://127.0.0.1:*")?;
 

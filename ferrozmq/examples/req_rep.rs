@@ -2,7 +2,7 @@
 
 use ferrozmq::{Socket, SocketType};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rep = Socket::new(SocketType::Rep);
     let endpoint = rep.bind("tcp://127.0.0.1:*")?;
     std::thread::spawn(move || {

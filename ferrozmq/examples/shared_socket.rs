@@ -9,7 +9,7 @@ use ferrozmq::{Message, Socket, SocketType};
 const THREADS: usize = 4;
 const PER_THREAD: usize = 10_000;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pull = Socket::new(SocketType::Pull);
     let endpoint = pull.bind("tcp://127.0.0.1:*")?;
     let push = Socket::new(SocketType::Push);

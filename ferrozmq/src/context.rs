@@ -23,6 +23,7 @@ use crate::error::{BindError, ContextError};
 use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::socket::core::SocketCore;
 use crate::socket::pattern::PeerMeta;
+use crate::socket::zap::ZapClient;
 use crate::{Socket, SocketType};
 
 /// A set of sockets sharing an I/O thread and inproc endpoints. Cheap to clone.
@@ -45,6 +46,12 @@ pub(crate) struct ContextInner {
     inproc: Mutex<HashMap<String, InprocEntry>>,
     sockets: Mutex<HashMap<u64, Weak<SocketCore>>>,
     next_socket_id: AtomicU64,
+    /// The end of a termination begun by `terminate_async`, shared by every later call (a
+    /// second `terminate_async`, `terminate`, the last handle's drop), so none of them returns
+    /// while the I/O threads are still flushing.
+    termination: Mutex<Option<Arc<Finished>>>,
+    /// The ZAP client, made on the first handshake that asks ZAP (see `socket/zap.rs`).
+    zap: Mutex<Option<Arc<ZapClient>>>,
 }
 
 enum InprocEntry {
@@ -86,6 +93,8 @@ impl Context {
             inproc: Mutex::new(HashMap::new()),
             sockets: Mutex::new(HashMap::new()),
             next_socket_id: AtomicU64::new(1),
+            termination: Mutex::new(None),
+            zap: Mutex::new(None),
         });
         for reactor in &inner.reactors {
             let weak = Arc::downgrade(&inner);
@@ -158,8 +167,116 @@ impl Context {
 
     /// Closes every socket of this context (each flushing for at most its LINGER) and stops the
     /// I/O thread once they are done. Blocked calls on those sockets return `Closed`.
+    ///
+    /// Blocks the calling thread for up to LINGER, as does dropping the last handle of the
+    /// context (sockets hold one). In async code use [`Context::terminate_async`] instead.
     pub fn terminate(&self) {
         self.shell.inner.terminate();
+    }
+
+    /// [`Context::terminate`] for async code: starts the termination at once (every socket
+    /// closes; blocked calls return `Closed`) and returns a future, for any executor, that
+    /// completes once the I/O threads have flushed for at most each socket's LINGER and
+    /// stopped. The waiting is done by a short-lived helper thread, never by the task's
+    /// executor thread.
+    ///
+    /// Which to use: inside an async task, `ctx.terminate_async().await` before the last
+    /// handles of the context and of its sockets go. Once it completed, dropping them
+    /// returns at once; whereas dropping the last handle without it (or calling
+    /// `terminate`) blocks the executor thread for up to LINGER. Dropping a socket alone
+    /// never blocks (its flush runs in the background); only the context's end waits.
+    ///
+    /// ```
+    /// # use ferrozmq::{Context, SocketType};
+    /// let ctx = Context::new();
+    /// let push = ctx.socket(SocketType::Push);
+    /// push.connect("tcp://127.0.0.1:1").unwrap();
+    /// futures::executor::block_on(async move {
+    ///     ctx.terminate_async().await;
+    ///     drop(push); // returns at once
+    /// });
+    /// ```
+    pub fn terminate_async(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let inner = &self.shell.inner;
+        inner.close_sockets();
+        let (done, first) = {
+            let mut slot = inner.termination.lock();
+            match slot.as_ref() {
+                Some(d) => (d.clone(), false),
+                None => {
+                    let d = Arc::new(Finished::default());
+                    *slot = Some(d.clone());
+                    (d, true)
+                }
+            }
+        };
+        if first {
+            let jobs: Vec<_> = inner
+                .reactors
+                .iter()
+                .filter_map(Reactor::begin_shutdown)
+                .collect();
+            if jobs.is_empty() {
+                done.set();
+            } else {
+                let signal = done.clone();
+                let run = move || {
+                    jobs.into_iter().for_each(|job| job());
+                    signal.set();
+                };
+                let spawned = std::thread::Builder::new()
+                    .name("ferrozmq-term".into())
+                    .spawn(run);
+                if let Err(e) = spawned {
+                    // The join handles went with the closure: the I/O threads still finish on
+                    // their own, detached, but nothing can wait for them any more.
+                    tracing::warn!("ferrozmq: no thread to await the termination ({e})");
+                    done.set();
+                }
+            }
+        }
+        std::future::poll_fn(move |cx| done.poll(cx))
+    }
+}
+
+/// A one-shot "done" flag that tasks (wakers) and threads (a condvar) can wait for: the end
+/// of a termination begun by `terminate_async`.
+#[derive(Debug, Default)]
+struct Finished {
+    state: Mutex<(bool, Vec<std::task::Waker>)>,
+    done: parking_lot::Condvar,
+}
+
+impl Finished {
+    fn set(&self) {
+        let wakers = {
+            let mut st = self.state.lock();
+            st.0 = true;
+            std::mem::take(&mut st.1)
+        };
+        self.done.notify_all();
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    fn poll(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut st = self.state.lock();
+        if st.0 {
+            return std::task::Poll::Ready(());
+        }
+        if !st.1.iter().any(|w| w.will_wake(cx.waker())) {
+            st.1.push(cx.waker().clone());
+        }
+        std::task::Poll::Pending
+    }
+
+    /// Blocks the calling thread until the flag is set.
+    fn wait(&self) {
+        let mut st = self.state.lock();
+        while !st.0 {
+            self.done.wait(&mut st);
+        }
     }
 }
 
@@ -178,6 +295,16 @@ impl Drop for ContextShell {
 impl ContextInner {
     fn terminate(&self) {
         self.close_sockets();
+        // A termination `terminate_async` began is joined, not begun again (its helper
+        // thread holds the I/O threads' join handles). Not from an I/O thread itself, which
+        // that termination waits for.
+        let pending = self.termination.lock().clone();
+        if let Some(done) = pending {
+            if std::thread::current().name() != Some("ferrozmq-io") {
+                done.wait();
+            }
+            return;
+        }
         for reactor in &self.reactors {
             reactor.shutdown();
         }
@@ -205,6 +332,55 @@ impl ContextInner {
             .collect();
         for s in sockets {
             s.close();
+        }
+    }
+
+    /// A socket the context uses itself (no `Socket` handle, so it does not keep the context
+    /// alive); closed with the context's other sockets.
+    pub(crate) fn internal_socket(self: &Arc<Self>, socket_type: SocketType) -> Arc<SocketCore> {
+        let id = self.next_socket_id.fetch_add(1, Ordering::Relaxed);
+        let io = self.next_reactor.fetch_add(1, Ordering::Relaxed) % self.reactors.len();
+        let core = SocketCore::new(id, socket_type, self.clone(), io);
+        self.sockets.lock().insert(id, Arc::downgrade(&core));
+        core
+    }
+
+    /// True if a live socket is bound at `inproc://zeromq.zap.01` (RFC 27's handler).
+    pub(crate) fn zap_handler_bound(&self) -> bool {
+        self.zap_handler().is_some()
+    }
+
+    /// The id of the live socket bound at `inproc://zeromq.zap.01`, if any.
+    fn zap_handler(&self) -> Option<u64> {
+        let name = ferrozmq_proto::mechanism::ZAP_ENDPOINT.trim_start_matches("inproc://");
+        match self.inproc.lock().get(name) {
+            Some(InprocEntry::Bound(w)) => w.upgrade().filter(|s| !s.is_closed()).map(|s| s.id),
+            _ => None,
+        }
+    }
+
+    /// The ZAP client for the handler bound now, made on first use (and made anew when
+    /// another handler took the endpoint); `None` if no handler is bound or the context is
+    /// closing.
+    pub(crate) fn zap_client(self: &Arc<Self>) -> Option<Arc<ZapClient>> {
+        let handler = self.zap_handler()?;
+        let mut zap = self.zap.lock();
+        if zap.as_ref().is_some_and(|z| z.handler() != handler) {
+            if let Some(old) = zap.take() {
+                old.close();
+            }
+        }
+        if zap.is_none() && !self.has_failed() {
+            *zap = ZapClient::start(self, handler);
+        }
+        zap.clone()
+    }
+
+    /// Forgets the ZAP client once its socket closed (breaking the reference cycle).
+    pub(crate) fn drop_zap_client(&self, handler: u64) {
+        let mut zap = self.zap.lock();
+        if zap.as_ref().is_some_and(|z| z.handler() == handler) {
+            zap.take();
         }
     }
 

@@ -87,6 +87,12 @@ pub enum MonitorEventKind {
         /// Delay before the attempt (RECONNECT_IVL, doubled up to RECONNECT_IVL_MAX).
         interval: Duration,
     },
+    /// The host name of a tcp connect did not resolve (libzmq reports it as a failed
+    /// connect attempt); the next attempt, which resolves again, follows `ConnectRetried`.
+    ResolveFailed {
+        /// Why, as the resolver said.
+        error: String,
+    },
     /// A `bind` succeeded (`ZMQ_EVENT_LISTENING`).
     Listening,
     /// A `bind` failed (`ZMQ_EVENT_BIND_FAILED`). Endpoint syntax errors map to
@@ -231,6 +237,21 @@ impl Monitor {
     }
 }
 
+/// Async iteration (`futures_core::Stream`): each event in turn, ending after
+/// `MonitorStopped`; works under any executor. `Monitor` is also an `Iterator`, so with
+/// `futures::StreamExt` in scope write `StreamExt::next(&mut monitor)` (or use
+/// [`Monitor::recv_async`]) to say which `next` is meant.
+impl futures_core::Stream for Monitor {
+    type Item = MonitorEvent;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<MonitorEvent>> {
+        self.poll_recv(cx)
+    }
+}
+
 /// Blocking iteration: each event in turn, ending after `MonitorStopped`.
 impl Iterator for Monitor {
     type Item = MonitorEvent;
@@ -285,6 +306,7 @@ impl MonitorEventKind {
             MonitorEventKind::Connected => "connected",
             MonitorEventKind::ConnectDelayed => "connect delayed",
             MonitorEventKind::ConnectRetried { .. } => "connect retried",
+            MonitorEventKind::ResolveFailed { .. } => "resolve failed",
             MonitorEventKind::Listening => "listening",
             MonitorEventKind::BindFailed { .. } => "bind failed",
             MonitorEventKind::Accepted => "accepted",
@@ -306,6 +328,7 @@ impl MonitorEventKind {
                 write!(f, "{sep}{error}")
             }
             MonitorEventKind::Disconnected { reason } => write!(f, "{sep}{reason}"),
+            MonitorEventKind::ResolveFailed { error } => write!(f, "{sep}{error}"),
             MonitorEventKind::HandshakeFailed(why) => write!(f, "{sep}{why}"),
             _ => Ok(()),
         }

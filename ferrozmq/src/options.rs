@@ -10,8 +10,25 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use ferrozmq_proto::mechanism::{CurveKeyPair, CurvePublicKey, CurveSecretKey, SecretBytes};
+use ferrozmq_proto::session::MechanismConfig;
+
 use crate::error::OptionError;
 use crate::SocketType;
+
+/// The security mechanism a socket's options select (libzmq's ZMQ_MECHANISM, read-only: it
+/// follows the last CURVE_*/PLAIN_* option set, as in libzmq).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mechanism {
+    /// No security (RFC 23 NULL). The default.
+    #[default]
+    Null,
+    /// User name and password in clear text (RFC 24): authentication, no confidentiality.
+    Plain,
+    /// CurveZMQ (RFC 26): encryption and server (and, with ZAP, client) authentication.
+    Curve,
+}
 
 /// Every option a socket carries. Read a snapshot with `Socket::options`.
 #[derive(Debug, Clone)]
@@ -37,6 +54,11 @@ pub struct Options {
     pub max_msg_size: Option<u64>,
     /// Queue messages only for completed connections. Default false.
     pub immediate: bool,
+    /// ZMQ_IPV6: tcp endpoints use IPv6 too. Default false, as libzmq: `tcp://*:PORT` binds
+    /// IPv4 only, host and interface names resolve to IPv4 addresses. When true, `*` binds a
+    /// dual-stack `[::]` socket (IPv4 and IPv6 where the system allows) and names may resolve
+    /// to IPv6. Literal addresses (`tcp://[::1]:5555`) work either way.
+    pub ipv6: bool,
     /// Time allowed for the ZMTP handshake; `None` = forever. Default 30 s.
     pub handshake_ivl: Option<Duration>,
     /// Heartbeat PING interval; `None` = off. Default off.
@@ -95,6 +117,22 @@ pub struct Options {
     /// 3.x), as libzmq does. Default true. Legacy peers have no security mechanisms, so a
     /// socket with one never falls back, whatever this says.
     pub legacy_protocols: bool,
+    /// The security mechanism (ZMQ_MECHANISM): set by the CURVE_* and PLAIN_* options.
+    pub mechanism: Mechanism,
+    /// Whether this side is the mechanism's server (ZMQ_CURVE_SERVER, ZMQ_PLAIN_SERVER).
+    pub as_server: bool,
+    /// ZMQ_CURVE_PUBLICKEY: our long-term public key (derived from the secret key if unset).
+    pub curve_public_key: Option<CurvePublicKey>,
+    /// ZMQ_CURVE_SECRETKEY: our long-term secret key (zeroised on drop, never printed).
+    pub curve_secret_key: Option<CurveSecretKey>,
+    /// ZMQ_CURVE_SERVERKEY: the server's public key, for a CURVE client.
+    pub curve_server_key: Option<CurvePublicKey>,
+    /// ZMQ_PLAIN_USERNAME.
+    pub plain_username: Bytes,
+    /// ZMQ_PLAIN_PASSWORD (zeroised on drop, never printed).
+    pub plain_password: SecretBytes,
+    /// ZMQ_ZAP_DOMAIN: sent to the ZAP handler; with NULL, ZAP is asked only if set.
+    pub zap_domain: Bytes,
 }
 
 impl Default for Options {
@@ -110,6 +148,7 @@ impl Default for Options {
             routing_id: Bytes::new(),
             max_msg_size: None,
             immediate: false,
+            ipv6: false,
             handshake_ivl: Some(Duration::from_secs(30)),
             heartbeat_ivl: None,
             heartbeat_ttl: None,
@@ -136,6 +175,52 @@ impl Default for Options {
             invert_matching: false,
             conflate: false,
             legacy_protocols: true,
+            mechanism: Mechanism::Null,
+            as_server: false,
+            curve_public_key: None,
+            curve_secret_key: None,
+            curve_server_key: None,
+            plain_username: Bytes::new(),
+            plain_password: SecretBytes::default(),
+            zap_domain: Bytes::new(),
+        }
+    }
+}
+
+impl Options {
+    /// The session's mechanism settings. A CURVE server needs CURVE_SECRETKEY (its public key
+    /// is derived); a CURVE client needs CURVE_SERVERKEY and gets a fresh key pair of its own
+    /// when CURVE_SECRETKEY is unset. A missing key is replaced by a random one, which no
+    /// peer knows: the handshake then fails rather than falling back to no security.
+    pub(crate) fn mechanism_config(&self) -> MechanismConfig {
+        match (self.mechanism, self.as_server) {
+            (Mechanism::Null, _) => MechanismConfig::Null,
+            (Mechanism::Plain, true) => MechanismConfig::PlainServer,
+            (Mechanism::Plain, false) => MechanismConfig::PlainClient {
+                username: self.plain_username.clone(),
+                password: self.plain_password.clone(),
+            },
+            (Mechanism::Curve, true) => MechanismConfig::CurveServer {
+                secret: self
+                    .curve_secret_key
+                    .clone()
+                    .unwrap_or_else(|| CurveKeyPair::generate().secret),
+            },
+            (Mechanism::Curve, false) => {
+                let keys = match &self.curve_secret_key {
+                    Some(secret) => CurveKeyPair {
+                        public: self.curve_public_key.unwrap_or_else(|| secret.public_key()),
+                        secret: secret.clone(),
+                    },
+                    None => CurveKeyPair::generate(),
+                };
+                MechanismConfig::CurveClient {
+                    keys,
+                    server_key: self
+                        .curve_server_key
+                        .unwrap_or_else(|| CurveKeyPair::generate().public),
+                }
+            }
         }
     }
 }
@@ -164,6 +249,8 @@ pub enum SocketOption {
     MaxMsgSize(Option<u64>),
     /// ZMQ_IMMEDIATE.
     Immediate(bool),
+    /// ZMQ_IPV6 (see [`Options::ipv6`]).
+    Ipv6(bool),
     /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
     HandshakeIvl(Option<Duration>),
     /// ZMQ_HEARTBEAT_IVL (`None` = off).
@@ -224,6 +311,23 @@ pub enum SocketOption {
     /// `false` refuses them, with a `HandshakeFailed` monitor event that says so. Applies
     /// to connections made after it is set.
     LegacyProtocols(bool),
+    /// ZMQ_CURVE_SERVER: `true` makes this socket a CURVE server (needs CURVE_SECRETKEY);
+    /// `false` returns to NULL.
+    CurveServer(bool),
+    /// ZMQ_CURVE_PUBLICKEY: 32 bytes or 40 Z85 characters.
+    CurvePublicKey(Bytes),
+    /// ZMQ_CURVE_SECRETKEY: 32 bytes or 40 Z85 characters.
+    CurveSecretKey(Bytes),
+    /// ZMQ_CURVE_SERVERKEY: 32 bytes or 40 Z85 characters; makes this socket a CURVE client.
+    CurveServerKey(Bytes),
+    /// ZMQ_PLAIN_SERVER: `true` makes this socket a PLAIN server; `false` returns to NULL.
+    PlainServer(bool),
+    /// ZMQ_PLAIN_USERNAME: makes this socket a PLAIN client (empty: back to NULL).
+    PlainUsername(Bytes),
+    /// ZMQ_PLAIN_PASSWORD: makes this socket a PLAIN client.
+    PlainPassword(SecretBytes),
+    /// ZMQ_ZAP_DOMAIN (at most 255 bytes).
+    ZapDomain(Bytes),
 }
 
 impl SocketOption {
@@ -240,6 +344,7 @@ impl SocketOption {
             SocketOption::RoutingId(_) => "ZMQ_ROUTING_ID",
             SocketOption::MaxMsgSize(_) => "ZMQ_MAXMSGSIZE",
             SocketOption::Immediate(_) => "ZMQ_IMMEDIATE",
+            SocketOption::Ipv6(_) => "ZMQ_IPV6",
             SocketOption::HandshakeIvl(_) => "ZMQ_HANDSHAKE_IVL",
             SocketOption::HeartbeatIvl(_) => "ZMQ_HEARTBEAT_IVL",
             SocketOption::HeartbeatTtl(_) => "ZMQ_HEARTBEAT_TTL",
@@ -268,6 +373,14 @@ impl SocketOption {
             SocketOption::Conflate(_) => "ZMQ_CONFLATE",
             SocketOption::MaxSubscriptions(_) => "FERROZMQ_MAX_SUBSCRIPTIONS",
             SocketOption::LegacyProtocols(_) => "FERROZMQ_LEGACY_PROTOCOLS",
+            SocketOption::CurveServer(_) => "ZMQ_CURVE_SERVER",
+            SocketOption::CurvePublicKey(_) => "ZMQ_CURVE_PUBLICKEY",
+            SocketOption::CurveSecretKey(_) => "ZMQ_CURVE_SECRETKEY",
+            SocketOption::CurveServerKey(_) => "ZMQ_CURVE_SERVERKEY",
+            SocketOption::PlainServer(_) => "ZMQ_PLAIN_SERVER",
+            SocketOption::PlainUsername(_) => "ZMQ_PLAIN_USERNAME",
+            SocketOption::PlainPassword(_) => "ZMQ_PLAIN_PASSWORD",
+            SocketOption::ZapDomain(_) => "ZMQ_ZAP_DOMAIN",
         }
     }
 }
@@ -323,6 +436,7 @@ impl Options {
             }
             SocketOption::MaxMsgSize(v) => self.max_msg_size = v,
             SocketOption::Immediate(v) => self.immediate = v,
+            SocketOption::Ipv6(v) => self.ipv6 = v,
             SocketOption::HandshakeIvl(v) => self.handshake_ivl = v,
             SocketOption::HeartbeatIvl(v) => self.heartbeat_ivl = v,
             SocketOption::HeartbeatTtl(v) => {
@@ -360,6 +474,71 @@ impl Options {
             SocketOption::Conflate(v) => self.conflate = v,
             SocketOption::MaxSubscriptions(v) => self.max_subscriptions = v,
             SocketOption::LegacyProtocols(v) => self.legacy_protocols = v,
+            // libzmq: each security option switches the mechanism (the last one set wins).
+            SocketOption::CurveServer(on) => {
+                self.mechanism = if on {
+                    Mechanism::Curve
+                } else {
+                    Mechanism::Null
+                };
+                self.as_server = on;
+            }
+            SocketOption::CurvePublicKey(key) => {
+                self.curve_public_key = Some(
+                    CurvePublicKey::from_bytes_or_z85(&key)
+                        .map_err(|_| OptionError::InvalidValue("ZMQ_CURVE_PUBLICKEY"))?,
+                );
+                self.mechanism = Mechanism::Curve;
+            }
+            SocketOption::CurveSecretKey(key) => {
+                self.curve_secret_key = Some(
+                    CurveSecretKey::from_bytes_or_z85(&key)
+                        .map_err(|_| OptionError::InvalidValue("ZMQ_CURVE_SECRETKEY"))?,
+                );
+                self.mechanism = Mechanism::Curve;
+            }
+            SocketOption::CurveServerKey(key) => {
+                self.curve_server_key = Some(
+                    CurvePublicKey::from_bytes_or_z85(&key)
+                        .map_err(|_| OptionError::InvalidValue("ZMQ_CURVE_SERVERKEY"))?,
+                );
+                self.mechanism = Mechanism::Curve;
+                self.as_server = false;
+            }
+            SocketOption::PlainServer(on) => {
+                self.mechanism = if on {
+                    Mechanism::Plain
+                } else {
+                    Mechanism::Null
+                };
+                self.as_server = on;
+            }
+            SocketOption::PlainUsername(name) => {
+                if name.len() > 255 {
+                    return Err(OptionError::InvalidValue("ZMQ_PLAIN_USERNAME"));
+                }
+                self.mechanism = if name.is_empty() {
+                    Mechanism::Null
+                } else {
+                    Mechanism::Plain
+                };
+                self.plain_username = name;
+                self.as_server = false;
+            }
+            SocketOption::PlainPassword(password) => {
+                if password.expose().len() > 255 {
+                    return Err(OptionError::InvalidValue("ZMQ_PLAIN_PASSWORD"));
+                }
+                self.plain_password = password;
+                self.mechanism = Mechanism::Plain;
+                self.as_server = false;
+            }
+            SocketOption::ZapDomain(domain) => {
+                if domain.len() > 255 {
+                    return Err(OptionError::InvalidValue("ZMQ_ZAP_DOMAIN"));
+                }
+                self.zap_domain = domain;
+            }
             // Actions on the socket's subscriptions, not settings: the socket applies them.
             SocketOption::Subscribe(_) | SocketOption::Unsubscribe(_) => {
                 return Err(OptionError::NotApplicable(opt.name()));

@@ -55,13 +55,13 @@ pub fn proxy_steerable(
 /// A proxy set up but not yet running: add a capture or control socket, take
 /// [`ProxyControl`] handles, then [`Proxy::run`] it (usually on its own thread).
 ///
-/// ```no_run
+/// ```
 /// use ferrozmq::{Proxy, Socket, SocketType};
 ///
 /// let frontend = Socket::new(SocketType::Router);
-/// frontend.bind("tcp://127.0.0.1:5559").unwrap();
+/// frontend.bind("tcp://127.0.0.1:*").unwrap();
 /// let backend = Socket::new(SocketType::Dealer);
-/// backend.bind("tcp://127.0.0.1:5560").unwrap();
+/// backend.bind("tcp://127.0.0.1:*").unwrap();
 /// let proxy = Proxy::new(&frontend, &backend).unwrap();
 /// let control = proxy.control();
 /// let running = std::thread::spawn(move || proxy.run());

@@ -18,6 +18,7 @@ mod bench;
 mod format;
 mod option_parse;
 mod proxy_cmd;
+mod security;
 mod socket_cmd;
 
 use socket_cmd::SocketArgs;
@@ -92,6 +93,9 @@ enum Command {
     ProxyControl(proxy_cmd::ControlArgs),
     /// Measure throughput (PUSH/PULL) and latency (REQ/REP) in this process.
     Bench(bench::BenchArgs),
+    /// Print a new CURVE key pair as two labelled Z85 lines: public-key, then secret-key.
+    /// Keep the secret key to yourself (e.g. `fzmq keygen > server.key; chmod 600 server.key`).
+    Keygen,
     /// Print a shell completion script: fzmq completions bash > /etc/bash_completion.d/fzmq
     Completions {
         /// The shell.
@@ -178,6 +182,7 @@ fn main() {
         Command::Proxy(args) => proxy_cmd::run(args),
         Command::ProxyControl(args) => proxy_cmd::control(args),
         Command::Bench(args) => bench::run(args),
+        Command::Keygen => security::keygen(),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command(), "fzmq", &mut script);

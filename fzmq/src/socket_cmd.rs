@@ -97,6 +97,9 @@ pub(crate) struct SocketArgs {
 
     #[command(flatten)]
     options: OptionArgs,
+
+    #[command(flatten)]
+    security: crate::security::SecurityArgs,
 }
 
 /// Socket options, named after libzmq's (ZMQ_SNDHWM is --sndhwm) with libzmq's units and
@@ -302,6 +305,8 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
     };
     let socket = ctx.socket(actual_type);
     let monitor = args.monitor.then(|| MonitorPrinter::start(&socket));
+    // Before binding: connections accepted from then on ask it.
+    let authenticator = args.security.authenticator(&ctx)?;
     let set_up = set_up(&socket, socket_type, &args).and_then(|()| {
         if wait_subscribers.is_some() {
             socket
@@ -341,6 +346,8 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
         framing = framing.with_subscriptions();
     }
     let session = Session {
+        _authenticator: authenticator.map(Arc::new),
+        show_user_id: args.security.show_user_id,
         ctx,
         socket,
         monitor,
@@ -374,7 +381,8 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
 
 /// Options, binds and connects, in that order.
 fn set_up(socket: &Socket, socket_type: SocketType, args: &SocketArgs) -> Result<()> {
-    let mut options = args.options.to_socket_options()?;
+    let mut options = args.security.socket_options()?;
+    options.extend(args.options.to_socket_options()?);
     // A SUB given no --subscribe takes everything; an XSUB subscribes only when told (a
     // 0x01TOPIC line, or --subscribe).
     if socket_type == SocketType::Sub && args.options.subscribe.is_empty() {
@@ -437,6 +445,10 @@ impl MonitorPrinter {
 /// A connected socket and how to talk to the terminal; cloned for the reader thread.
 #[derive(Debug, Clone)]
 struct Session {
+    /// The ZAP handler of the --auth-* flags, alive as long as the socket.
+    _authenticator: Option<Arc<ferrozmq::auth::Authenticator>>,
+    /// `--show-user-id`: print each message's User-Id as a first frame.
+    show_user_id: bool,
     ctx: Context,
     socket: Socket,
     monitor: Option<MonitorPrinter>,
@@ -662,7 +674,14 @@ impl Session {
     }
 
     fn print(&self, msg: &Message) -> Result<()> {
-        let mut line = self.framing.format(msg);
+        let mut line = if self.show_user_id {
+            let user_id = msg.property("User-Id").unwrap_or_default();
+            let mut shown = Message::from(vec![ferrozmq::Bytes::copy_from_slice(user_id)]);
+            shown.extend(msg.clone());
+            self.framing.format(&shown)
+        } else {
+            self.framing.format(msg)
+        };
         line.push(self.framing.terminator());
         // stdout is line-buffered, so each message is visible as soon as it is printed.
         let mut out = io::stdout().lock();

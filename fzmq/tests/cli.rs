@@ -1219,3 +1219,228 @@ fn stream_hex_prints_both_frames_in_hex() {
     assert_eq!(stream.next_stdout_line(), format!("{id}\t\n"), "gone");
     let _ = stream.child.kill();
 }
+
+/// `fzmq keygen` output as (public, secret).
+fn keygen() -> (String, String) {
+    let out = run(&["keygen"]);
+    out.assert_success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:#?}");
+    let public = lines[0].strip_prefix("public-key: ").expect("public first");
+    let secret = lines[1]
+        .strip_prefix("secret-key: ")
+        .expect("secret second");
+    assert_eq!((public.len(), secret.len()), (40, 40));
+    (public.to_owned(), secret.to_owned())
+}
+
+#[test]
+fn curve_req_rep_with_keygen_keys_from_a_file_and_inline() {
+    let (public, secret) = keygen();
+    let dir = std::env::temp_dir().join(format!("fzmq-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("server.key");
+    std::fs::write(
+        &key_file,
+        format!("public-key: {public}\nsecret-key: {secret}\n"),
+    )
+    .unwrap();
+    let mut rep = Fzmq::start(
+        &[
+            "rep",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--echo",
+            "--count",
+            "1",
+            "--curve-server",
+            "--curve-secret-key-file",
+            key_file.to_str().unwrap(),
+        ],
+        None,
+    );
+    let ep = rep.listening_on();
+    let server_key = format!("--curve-server-key={public}");
+    let req = Fzmq::start(
+        &["req", "--connect", &ep, &server_key],
+        Some("secret message\n"),
+    )
+    .finish();
+    req.assert_success();
+    assert_eq!(req.stdout, "secret message\n");
+    rep.finish().assert_success();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_key_starting_with_a_dash_works_in_the_equals_form() {
+    // Find a key pair whose public key begins with '-' (about one in 85).
+    let pair = std::iter::repeat_with(ferrozmq::curve_keypair)
+        .find(|p| p.public.to_z85().starts_with('-'))
+        .unwrap();
+    let secret = format!("--curve-secret-key={}", pair.secret.to_z85());
+    let mut rep = Fzmq::start(
+        &[
+            "rep",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--echo",
+            "--count",
+            "1",
+            "--curve-server",
+            &secret,
+        ],
+        None,
+    );
+    let ep = rep.listening_on();
+    let server_key = format!("--curve-server-key={}", pair.public.to_z85());
+    let req = Fzmq::start(&["req", "--connect", &ep, &server_key], Some("dash\n")).finish();
+    req.assert_success();
+    assert_eq!(req.stdout, "dash\n");
+    rep.finish().assert_success();
+}
+
+#[test]
+fn authenticator_flags_admit_listed_clients_and_refuse_others() {
+    let (server_public, server_secret) = keygen();
+    let (allowed_public, allowed_secret) = keygen();
+    let dir = std::env::temp_dir().join(format!("fzmq-auth-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    std::fs::write(
+        dir.join("keys/client.key"),
+        format!("public-key: {allowed_public}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("passwords"), "admin:secret\n").unwrap();
+    let secret_flag = format!("--curve-secret-key={server_secret}");
+    let mut pull = Fzmq::start(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--count",
+            "1",
+            "--monitor",
+            "--curve-server",
+            &secret_flag,
+            "--auth-curve-dir",
+            dir.join("keys").to_str().unwrap(),
+        ],
+        None,
+    );
+    let (ep, _) = listening_on_keeping(&mut pull);
+    let server_key = format!("--curve-server-key={server_public}");
+    // A client with another key is refused: it never delivers.
+    // (stdin stays open, so the stranger stays up until it was refused)
+    let mut stranger = Fzmq::start(
+        &[
+            "push",
+            "--connect",
+            &ep,
+            &server_key,
+            "--linger",
+            "0",
+            "--reconnect-ivl",
+            "-1",
+        ],
+        None,
+    );
+    stranger.write_stdin("from a stranger\n");
+    let refusal = loop {
+        let line = pull
+            .stderr_lines
+            .recv_timeout(DEADLINE)
+            .expect("a monitor line");
+        if line.contains("handshake failed") {
+            break line;
+        }
+    };
+    assert!(refusal.contains("CURVE key not allowed"), "{refusal}");
+    let _ = stranger.child.kill();
+    let _ = stranger.child.wait();
+    let allowed_flag = format!("--curve-secret-key={allowed_secret}");
+    Fzmq::start(
+        &["push", "--connect", &ep, &server_key, &allowed_flag],
+        Some("from a friend\n"),
+    )
+    .finish()
+    .assert_success();
+    let pull = pull.finish();
+    pull.assert_success();
+    assert_eq!(pull.stdout, "from a friend\n");
+
+    // PLAIN with a password file: the right password passes.
+    let mut rep = Fzmq::start(
+        &[
+            "rep",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--echo",
+            "--count",
+            "1",
+            "--plain-server",
+            "--auth-plain-file",
+            dir.join("passwords").to_str().unwrap(),
+        ],
+        None,
+    );
+    let ep = rep.listening_on();
+    let req = Fzmq::start(
+        &[
+            "req",
+            "--connect",
+            &ep,
+            "--plain-user",
+            "admin",
+            "--plain-password",
+            "secret",
+        ],
+        Some("hi\n"),
+    )
+    .finish();
+    req.assert_success();
+    assert_eq!(req.stdout, "hi\n");
+    rep.finish().assert_success();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn show_user_id_prints_the_authenticated_user_first() {
+    let dir = std::env::temp_dir().join(format!("fzmq-uid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwords = dir.join("passwords");
+    std::fs::write(&passwords, "admin:secret\n").unwrap();
+    let mut pull = Fzmq::start(
+        &[
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--count",
+            "1",
+            "--plain-server",
+            "--auth-plain-file",
+            passwords.to_str().unwrap(),
+            "--show-user-id",
+        ],
+        None,
+    );
+    let ep = pull.listening_on();
+    Fzmq::start(
+        &[
+            "push",
+            "--connect",
+            &ep,
+            "--plain-user",
+            "admin",
+            "--plain-password",
+            "secret",
+        ],
+        Some("hello\n"),
+    )
+    .finish()
+    .assert_success();
+    let pull = pull.finish();
+    pull.assert_success();
+    assert_eq!(pull.stdout, "admin\thello\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

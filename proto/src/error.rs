@@ -116,6 +116,26 @@ pub enum PeerMisbehaved {
     /// A ZMTP 1.0/2.0 identity frame longer than 255 bytes (RFC 13 §"The Connection Layer").
     #[error("identity of {0} bytes (at most 255)")]
     IdentityTooLong(u64),
+    /// A mechanism command (HELLO, WELCOME, INITIATE, READY, MESSAGE...) has the wrong size
+    /// or layout for its mechanism (RFC 24, RFC 26).
+    #[error("malformed {name} command")]
+    MalformedMechanismCommand {
+        /// The command name.
+        name: &'static str,
+    },
+    /// A CURVE HELLO announced a version other than 1.0 (RFC 26 §"HELLO").
+    #[error("unsupported CURVE version")]
+    UnsupportedCurveVersion,
+    /// A CURVE short nonce was not above the previous one: a replayed or reordered box
+    /// (RFC 26: "strictly incrementing").
+    #[error("CURVE nonce not increasing (replayed or reordered box)")]
+    NonceNotIncreasing,
+    /// A CURVE box did not authenticate: tampered, or made with other keys.
+    #[error("CURVE {what} box did not open (tampered or wrong keys)")]
+    BoxDidNotOpen {
+        /// Which box.
+        what: &'static str,
+    },
     /// The peer's socket type cannot talk to ours (RFC 23 §"The Socket-Type Property").
     #[error("incompatible socket types: we are {ours}, peer is {peer}")]
     IncompatibleSocketType {
@@ -159,6 +179,16 @@ pub enum SessionError {
     /// Nothing arrived within the TTL the peer announced in its PING (RFC 37).
     #[error("peer heartbeat TTL expired")]
     PeerTtlExpired,
+    /// Authentication failed on our side: the ZAP handler refused the peer (RFC 27), or the
+    /// peer's CURVE keys are not the ones expected.
+    #[error("authentication failed: {reason}")]
+    AuthFailed {
+        /// Why, for the monitor.
+        reason: String,
+    },
+    /// The CURVE nonce counter ran out (2^64 boxes): the connection must be remade.
+    #[error("CURVE nonce exhausted")]
+    NonceExhausted,
     /// The peer sent an ERROR command (RFC 23 §"Error Handling": fatal).
     #[error("peer sent ERROR: {reason}")]
     PeerError {
@@ -213,6 +243,7 @@ impl SessionError {
     pub fn is_auth(&self) -> bool {
         match self {
             SessionError::PeerError { reason } => zap_status(reason).is_some(),
+            SessionError::AuthFailed { .. } => true,
             _ => false,
         }
     }

@@ -27,9 +27,13 @@ pub mod message;
 pub mod pattern;
 pub mod session;
 pub mod socket_type;
+pub mod z85;
 
 pub use error::{DecodeError, LegacyRefusal, PeerMisbehaved, SessionError, WireRevision};
 pub use frame::Frame;
+pub use mechanism::{
+    CurveKeyPair, CurvePublicKey, CurveSecretKey, SecretBytes, ZapReply, ZapRequest,
+};
 pub use message::Message;
 pub use session::{PeerInfo, RawSession, Session, SessionConfig, SessionEvent};
 pub use socket_type::{Capabilities, Routing, SocketType, Subscriptions};

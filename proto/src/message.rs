@@ -5,16 +5,38 @@
 //! large payload. A message can be built from owned buffers (no copy when large) or from
 //! borrowed data (`&[u8]`, `&str`, copied).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use smallvec::SmallVec;
 
+use crate::codec::Metadata;
 use crate::frame::Frame;
 
 /// A multipart message: one or more frames (an empty message has no frames; on the wire it
 /// is sent as one empty frame).
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+///
+/// A received message may carry its connection's properties (libzmq's `zmq_msg_gets`):
+/// [`Message::property`]. They are not part of the message's value: equality and hashing
+/// look at the frames only, and they are never sent.
+#[derive(Clone, Default)]
 pub struct Message {
     frames: SmallVec<[Frame; 2]>,
+    properties: Option<Arc<Metadata>>,
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.frames == other.frames
+    }
+}
+
+impl Eq for Message {}
+
+impl std::hash::Hash for Message {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.frames.hash(state);
+    }
 }
 
 impl Message {
@@ -27,7 +49,29 @@ impl Message {
     pub fn single(frame: impl Into<Frame>) -> Self {
         let mut frames = SmallVec::new();
         frames.push(frame.into());
-        Self { frames }
+        Self {
+            frames,
+            properties: None,
+        }
+    }
+
+    /// The value of the connection property `name` (case-insensitive, RFC 23), if the
+    /// message was received on a connection that has properties: `User-Id` (from ZAP),
+    /// `Peer-Address`, `Socket-Type` and `Routing-Id` of the peer, and the peer's other
+    /// metadata. ferrozmq attaches them on PLAIN and CURVE connections and wherever ZAP was
+    /// asked; messages of plain NULL connections carry none (they cost nothing then).
+    pub fn property(&self, name: &str) -> Option<&[u8]> {
+        self.properties.as_ref()?.get(name).map(|v| &v[..])
+    }
+
+    /// All the connection properties the message carries.
+    pub fn properties(&self) -> Option<&Metadata> {
+        self.properties.as_deref()
+    }
+
+    /// Attaches connection properties (done by the engine for received messages).
+    pub fn set_properties(&mut self, properties: Option<Arc<Metadata>>) {
+        self.properties = properties;
     }
 
     /// Appends a frame at the end.
@@ -93,7 +137,10 @@ impl Message {
     pub fn split_off(&mut self, at: usize) -> Message {
         let at = at.min(self.frames.len());
         let tail: SmallVec<[Frame; 2]> = self.frames.drain(at..).collect();
-        Message { frames: tail }
+        Message {
+            frames: tail,
+            properties: self.properties.clone(),
+        }
     }
 
     /// Appends all frames of `other`.
@@ -179,6 +226,7 @@ impl From<Vec<Frame>> for Message {
     fn from(v: Vec<Frame>) -> Self {
         Message {
             frames: SmallVec::from_vec(v),
+            properties: None,
         }
     }
 }
@@ -186,6 +234,7 @@ impl<F: Into<Frame>> FromIterator<F> for Message {
     fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> Self {
         Message {
             frames: iter.into_iter().map(Into::into).collect(),
+            properties: None,
         }
     }
 }
@@ -231,6 +280,7 @@ mod tests {
         assert_eq!(Message::from(line.as_str()).frames()[0], "hello");
         let m: Message = [&b"a"[..], b"b"].into_iter().collect();
         assert_eq!(m.len(), 2);
-        assert_eq!(std::mem::size_of::<Message>(), 88);
+        // Two inline frames (80), the SmallVec's length (8), the properties pointer (8).
+        assert_eq!(std::mem::size_of::<Message>(), 96);
     }
 }

@@ -104,7 +104,69 @@ fn play(ctx: &Context, job: &Job) -> Result<Line> {
             worker::hold_connections(count)
         }
         Role::ConnectMany | Role::EchoServer | Role::EchoClients => Err(worker::unsupported(job)),
+        Role::CurveHandshakes => curve_handshakes(ctx, count),
     }
+}
+
+/// The benchmark's fixed CURVE keys: (server, client). Both processes derive the same.
+fn curve_keys() -> (ferrozmq::CurveKeyPair, ferrozmq::CurveKeyPair) {
+    let pair = |b: u8| ferrozmq::CurveKeyPair::from_secret(ferrozmq::CurveSecretKey::from([b; 32]));
+    (pair(1), pair(2))
+}
+
+/// With `Transport::TcpCurve`, the binding side is the CURVE server, the other the client.
+fn secure(socket: &Socket, transport: Transport, server: bool) -> Result<()> {
+    use ferrozmq::SocketOption;
+    if transport != Transport::TcpCurve {
+        return Ok(());
+    }
+    let (server_keys, client_keys) = curve_keys();
+    let options = if server {
+        vec![
+            SocketOption::CurveServer(true),
+            SocketOption::CurveSecretKey(Bytes::copy_from_slice(server_keys.secret.as_bytes())),
+        ]
+    } else {
+        vec![
+            SocketOption::CurveSecretKey(Bytes::copy_from_slice(client_keys.secret.as_bytes())),
+            SocketOption::CurveServerKey(Bytes::copy_from_slice(server_keys.public.as_bytes())),
+        ]
+    };
+    for option in options {
+        socket.set_option(option)?;
+    }
+    Ok(())
+}
+
+/// One CURVE ROUTER server; `count` clients in turn each connect, complete the handshake
+/// (proved by one round trip) and close. Reports completed handshakes per second.
+fn curve_handshakes(ctx: &Context, count: u64) -> Result<Line> {
+    use ferrozmq::SocketOption;
+    let server = ctx.socket(SocketType::Router);
+    secure(&server, Transport::TcpCurve, true)?;
+    let ep = server.bind("tcp://127.0.0.1:*")?;
+    let connect_once = || -> Result<()> {
+        let client = ctx.socket(SocketType::Dealer);
+        secure(&client, Transport::TcpCurve, false)?;
+        client.set_option(SocketOption::Linger(Some(std::time::Duration::ZERO)))?;
+        client.connect(&ep)?;
+        client.send("hi")?;
+        let request = server.recv()?;
+        server.send(request)?;
+        client.recv()?;
+        client.close();
+        Ok(())
+    };
+    for _ in 0..worker::WARM_UP.min(count) {
+        connect_once()?;
+    }
+    worker::work_starts();
+    let start = std::time::Instant::now();
+    for _ in 0..count {
+        connect_once()?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    Ok(Line::new().number("handshakes_per_sec", (count as f64 / secs).round()))
 }
 
 fn recv_blocking_on(socket: Socket, size: usize, count: u64) -> Result<Line> {
@@ -113,6 +175,7 @@ fn recv_blocking_on(socket: Socket, size: usize, count: u64) -> Result<Line> {
 
 fn bind(ctx: &Context, socket_type: SocketType, job: &Job) -> Result<Socket> {
     let socket = ctx.socket(socket_type);
+    secure(&socket, job.transport, true)?;
     bind_socket(&socket, job)?;
     Ok(socket)
 }
@@ -131,6 +194,7 @@ fn any_port(endpoint: &str) -> String {
 
 fn connect(ctx: &Context, socket_type: SocketType, job: &Job) -> Result<Socket> {
     let socket = ctx.socket(socket_type);
+    secure(&socket, job.transport, false)?;
     socket.connect(job.connect_endpoint()?)?;
     Ok(socket)
 }

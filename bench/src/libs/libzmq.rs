@@ -93,7 +93,9 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
             let _router = bind(&ctx, zmq::ROUTER, job)?;
             worker::hold_connections(count)
         }
-        Role::ConnectMany | Role::EchoServer | Role::EchoClients => Err(worker::unsupported(job)),
+        Role::ConnectMany | Role::CurveHandshakes | Role::EchoServer | Role::EchoClients => {
+            Err(worker::unsupported(job))
+        }
     }
 }
 

@@ -186,7 +186,7 @@ fn accept(job: &Job) -> Result<Conn> {
             let (conn, _) = listener.accept()?;
             Ok(Conn::Unix(conn))
         }
-        Transport::Inproc => Err(worker::unsupported(job)),
+        Transport::Inproc | Transport::TcpCurve => Err(worker::unsupported(job)),
     }
 }
 

@@ -21,7 +21,10 @@ use parking_lot::Mutex;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use ferrozmq_proto::codec::Metadata;
+use ferrozmq_proto::mechanism::{ZapReply, ZapRequest};
 use ferrozmq_proto::pattern::PeerId;
+use ferrozmq_proto::PeerInfo;
 use ferrozmq_proto::{RawSession, Session, SessionError, SessionEvent, Subscriptions};
 
 use super::wire_session::WireSession;
@@ -29,7 +32,7 @@ use super::Shared;
 use crate::monitor::{
     DisconnectReason, HandshakeFailure, MonitorEvent, MonitorEventKind, PeerRefusal,
 };
-use crate::socket::link::{Notify, PeerLink, PeerMeta, Refusal, Signal, SocketLink};
+use crate::socket::link::{Notify, PeerLink, PeerMeta, Refusal, Signal, SocketLink, ZapSlot};
 use crate::transport::Stream;
 use crate::Message;
 
@@ -48,6 +51,8 @@ const MAX_RUNS: usize = 64;
 const POP_BATCH: usize = 256;
 /// Messages decoded per step when the socket's queue has no high-water mark.
 const DECODE_STEP: usize = 1024;
+/// The reason given to a handshake whose ZAP request could not be sent.
+const ZAP_UNREACHABLE: &str = "ZAP handler unreachable";
 /// A batch buffer that grew past this many messages for a burst is given back once empty.
 const BATCH_KEEP: usize = 1024;
 
@@ -176,6 +181,15 @@ struct Wire {
     me: Weak<Mutex<Wire>>,
     /// A write made by a sending thread failed: the reactor closes the connection with this.
     failed: Option<CloseReason>,
+    /// The reactor found the connection dead or is closing it: no direct writes any more.
+    closing: bool,
+    /// The `tracing` span of this connection (`endpoint`, `peer`, `origin`): the reactor's
+    /// work on it and its handshake's outcome are logged inside it.
+    span: tracing::Span,
+    /// The handshake waits for this ZAP reply (RFC 27); its arrival wakes the connection.
+    zap_wait: Option<Arc<ZapSlot>>,
+    /// Properties every received message carries (PLAIN, CURVE, ZAP connections only).
+    properties: Option<Arc<Metadata>>,
 }
 
 impl Connection {
@@ -190,15 +204,25 @@ impl Connection {
     ) -> Connection {
         // An accepted stream is connected; a connect completes later.
         let connecting = matches!(origin, Origin::Connected { .. });
+        let peer_name = stream.peer_name();
         let socket_type = socket.socket_type();
         let raw_notify = socket_type.capabilities().raw && socket.options().stream_notify;
         let session = if socket_type.capabilities().raw {
             WireSession::Raw(RawSession::new(raw_notify))
         } else {
-            WireSession::Zmtp(Session::new(socket.session_config(), now))
+            WireSession::Zmtp(Session::new(socket.session_config(&peer_name), now))
         };
-        let peer_name = stream.peer_name();
+        let span = tracing::debug_span!(
+            "connection",
+            endpoint = %endpoint,
+            peer = tracing::field::Empty,
+            origin = if connecting { "connected" } else { "accepted" },
+        );
+        if !peer_name.is_empty() {
+            span.record("peer", peer_name.as_str());
+        }
         let wire = Wire {
+            span,
             raw_id: None,
             raw_notify,
             // STREAM too: an echo-style server sends about once per read, to many peers, and a
@@ -206,6 +230,9 @@ impl Connection {
             direct: socket_type.capabilities().lockstep || socket_type.capabilities().raw,
             me: Weak::new(),
             failed: None,
+            closing: false,
+            zap_wait: None,
+            properties: None,
             subscriptions_in: socket_type.capabilities().subscriptions == Subscriptions::Publisher,
             subscriptions_out: socket_type.capabilities().subscriptions
                 == Subscriptions::Subscriber,
@@ -246,7 +273,18 @@ impl Connection {
         token: mio::Token,
         write_only: bool,
     ) -> Result<(), CloseReason> {
-        self.wire.lock().drive(now, shared, token, write_only)
+        let mut w = self.wire.lock();
+        let result = w.drive(now, shared, token, write_only);
+        // Marked in the same hold that found the error: from here on no sending thread may
+        // take messages off the pipe for a connection about to close (they stay queued for
+        // the next connection of a connect's persistent peer).
+        w.closing |= result.is_err();
+        result
+    }
+
+    /// The reactor is closing the connection: sending threads leave it alone from now on.
+    pub(super) fn mark_closing(&self) {
+        self.wire.lock().closing = true;
     }
 
     /// Nothing left to send (see [`Wire::flushed`]).
@@ -275,7 +313,15 @@ impl Connection {
 
     /// Reports how the connection ended (see [`Wire::report_close`]).
     pub(super) fn report_close(&self, reason: &CloseReason) {
-        self.wire.lock().report_close(reason);
+        let wire = self.wire.lock();
+        let _in_span = wire.span.enter();
+        match reason.handshake_failure() {
+            Some(failure) if wire.established && !wire.handshaken => {
+                tracing::debug!(%failure, "handshake failed");
+            }
+            _ => tracing::debug!(%reason, "connection closed"),
+        }
+        wire.report_close(reason);
     }
 
     /// True while a connect has not completed.
@@ -290,7 +336,10 @@ impl Connection {
 
     /// Runs the session's timers (handshake time-out, heartbeats).
     pub(super) fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
-        self.wire.lock().session.handle_timeout(now)
+        let mut w = self.wire.lock();
+        let result = w.session.handle_timeout(now);
+        w.closing |= result.is_err();
+        result
     }
 
     /// The peer's address, for logs (empty if unknown).
@@ -449,6 +498,7 @@ impl Wire {
         shared: &Arc<Shared>,
         token: mio::Token,
     ) -> Result<(), CloseReason> {
+        self.resume_zap(now, shared, token)?;
         while !self.rbuf.is_empty() {
             let budget = self.input_budget();
             if budget == 0 {
@@ -495,7 +545,9 @@ impl Wire {
             taken += 1;
             match ev {
                 SessionEvent::Ready(info) => {
+                    self.properties = connection_properties(&info, &self.peer_name);
                     self.handshaken = true;
+                    tracing::debug!(parent: &self.span, "handshake succeeded");
                     let meta = PeerMeta {
                         socket_type: info.socket_type,
                         routing_id: info.routing_id,
@@ -522,6 +574,9 @@ impl Wire {
                     if let Some(id) = &self.raw_id {
                         m.push_front(id.clone());
                     }
+                    if self.properties.is_some() {
+                        m.set_properties(self.properties.clone());
+                    }
                     self.batch_in.push_back(m);
                 }
                 // RFC 29: a publisher learns subscriptions in either wire form; the socket gets
@@ -533,6 +588,7 @@ impl Wire {
                     self.batch_in
                         .push_back(Message::subscription(false, &topic));
                 }
+                SessionEvent::ZapRequest(request) => self.ask_zap(&request, shared, token),
                 // Only publishers take subscriptions; others ignore them (as libzmq does).
                 _ => {}
             }
@@ -587,7 +643,7 @@ impl Wire {
     /// if the reactor must take over: no peer attached yet, or the write failed (the error is
     /// kept for the reactor, which closes the connection).
     fn write_direct(&mut self) -> bool {
-        if self.connecting || self.att.is_none() || self.failed.is_some() {
+        if self.connecting || self.closing || self.att.is_none() || self.failed.is_some() {
             return false;
         }
         match self.write() {
@@ -647,6 +703,8 @@ impl Wire {
             Stream::Ipc(_) => self.endpoint.clone(),
             Stream::Tcp(_) => self.stream.peer_name(),
         };
+        self.span.record("peer", self.peer_name.as_str());
+        tracing::debug!(parent: &self.span, "connected");
         self.emit(MonitorEventKind::Connected, true);
     }
 
@@ -710,5 +768,132 @@ impl Notify for DirectOutput {
             }
         }
         self.reactor.notify();
+    }
+}
+
+impl Wire {
+    /// Sends the handshake's ZAP request; the reply wakes this connection (as its input
+    /// signal does) and [`Wire::resume_zap`] hands it to the session.
+    fn ask_zap(&mut self, request: &ZapRequest, shared: &Arc<Shared>, token: mio::Token) {
+        let wake = super::conn_signal(shared, token, super::Wake::Input);
+        self.zap_wait = match self.socket.ask_zap(request, wake.clone()) {
+            Some(slot) => Some(slot),
+            None => {
+                // Fail closed: a peer nobody could vet is refused.
+                let slot = Arc::new(ZapSlot::default());
+                slot.put(ZapReply::new(500, ZAP_UNREACHABLE));
+                wake.notify();
+                Some(slot)
+            }
+        };
+    }
+
+    /// Hands a ZAP reply that arrived to the paused handshake.
+    fn resume_zap(
+        &mut self,
+        now: Instant,
+        shared: &Arc<Shared>,
+        token: mio::Token,
+    ) -> Result<(), CloseReason> {
+        let Some(reply) = self.zap_wait.as_ref().and_then(|slot| slot.take()) else {
+            return Ok(());
+        };
+        self.zap_wait = None;
+        if let Err(e) = self.session.handle_zap_reply(reply, now) {
+            return Err(CloseReason::Protocol(e));
+        }
+        self.take_events(shared, token).map(|_| ())
+    }
+}
+
+/// The properties of a secured (or ZAP-vetted) connection's messages, as libzmq names them:
+/// the peer's metadata, then `User-Id` and the ZAP handler's properties, `Peer-Address`,
+/// `Socket-Type` and `Routing-Id`. `None` for a NULL connection without ZAP (no cost there).
+fn connection_properties(info: &PeerInfo, peer_name: &str) -> Option<Arc<Metadata>> {
+    if info.mechanism == "NULL" && info.user_id.is_none() {
+        return None;
+    }
+    // What we vouch for comes first and cannot be overridden by the peer's own metadata
+    // (a peer could announce a `User-Id` in its READY).
+    let trusted = ["User-Id", "Peer-Address", "Routing-Id"];
+    let mut properties = Metadata::new();
+    if let Some(user_id) = &info.user_id {
+        properties.insert("User-Id", user_id.clone());
+    }
+    let address = peer_name.strip_prefix("tcp://").unwrap_or(peer_name);
+    properties.insert("Peer-Address", address.to_owned());
+    if let Some(id) = &info.routing_id {
+        properties.insert("Routing-Id", id.clone());
+    }
+    for (name, value) in info.properties.iter() {
+        if !trusted
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t.as_bytes()))
+        {
+            properties.insert(name.clone(), value.clone());
+        }
+    }
+    Some(Arc::new(properties))
+}
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use bytes::Bytes;
+    use ferrozmq_proto::session::SessionConfig;
+    use ferrozmq_proto::{Session, SessionEvent, SocketType};
+
+    /// A peer's READY metadata cannot forge what we vouch for (`User-Id`, `Peer-Address`).
+    #[test]
+    fn peer_metadata_cannot_forge_trusted_properties() {
+        let mut info = ready_info();
+        info.mechanism = "PLAIN";
+        info.user_id = Some(Bytes::from("alice"));
+        info.properties.insert("User-Id", "root");
+        info.properties.insert("peer-address", "10.9.9.9:1");
+        info.properties.insert("X-Custom", "kept");
+        let p = connection_properties(&info, "tcp://127.0.0.1:5000").unwrap();
+        assert_eq!(p.get("user-id").map(|v| &v[..]), Some(&b"alice"[..]));
+        assert_eq!(
+            p.get("Peer-Address").map(|v| &v[..]),
+            Some(&b"127.0.0.1:5000"[..])
+        );
+        assert_eq!(
+            p.iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"user-id"))
+                .count(),
+            1
+        );
+        assert_eq!(p.get("X-Custom").map(|v| &v[..]), Some(&b"kept"[..]));
+        info.mechanism = "NULL";
+        info.user_id = None;
+        assert!(connection_properties(&info, "").is_none());
+    }
+
+    /// A `PeerInfo` from a real NULL handshake between two sessions.
+    fn ready_info() -> PeerInfo {
+        let now = Instant::now();
+        let mut a = Session::new(SessionConfig::new(SocketType::Dealer), now);
+        let mut b = Session::new(SessionConfig::new(SocketType::Router), now);
+        let (mut buf, mut back) = (BytesMut::new(), BytesMut::new());
+        // The greeting goes out in stages (the peer's revision is detected first): a few
+        // exchanges until both are done. Undecoded input stays in each side's buffer.
+        for _ in 0..6 {
+            buf.extend_from_slice(a.pending_output());
+            let n = a.pending_output().len();
+            a.consume_output(n);
+            b.handle_input(&mut buf, now).unwrap();
+            back.extend_from_slice(b.pending_output());
+            let n = b.pending_output().len();
+            b.consume_output(n);
+            a.handle_input(&mut back, now).unwrap();
+        }
+        loop {
+            match b.poll_event() {
+                Some(SessionEvent::Ready(info)) => return info,
+                Some(_) => {}
+                None => panic!("no Ready"),
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@
 mod backoff;
 mod connection;
 mod reactor;
+mod resolve;
 mod sleep;
 mod timers;
 mod wire_session;
@@ -55,6 +56,13 @@ pub(crate) enum Command {
     CloseSocket {
         socket: SocketLink,
         linger: Option<Duration>,
+    },
+    /// A resolver thread's answer for the tcp name of connect `connect_id` (see
+    /// `resolve.rs`): an address, or why the name did not resolve.
+    Resolved {
+        socket_id: u64,
+        connect_id: u64,
+        result: Result<std::net::SocketAddr, String>,
     },
     /// Stop once every lingering connection is done.
     Shutdown,
@@ -140,15 +148,7 @@ impl Reactor {
     /// Queues a command for the reactor thread, or settles it at once if the thread is gone
     /// (a close that raced the context's termination still stops its monitors).
     pub(crate) fn send(&self, cmd: Command) {
-        let mut inbox = self.shared.inbox.lock();
-        if inbox.closed {
-            drop(inbox);
-            settle_without_reactor(cmd);
-            return;
-        }
-        inbox.commands.push(cmd);
-        drop(inbox);
-        self.shared.wake();
+        self.shared.post(cmd);
     }
 
     /// Asks the reactor to stop after lingering connections finish, and waits for it.
@@ -162,6 +162,21 @@ impl Reactor {
             // Whatever came in after the reactor's last look at its inbox.
             self.shared.close_inbox();
         }
+    }
+}
+
+impl Reactor {
+    /// Asks the reactor to stop after lingering connections finish, without waiting: the
+    /// returned job waits for it (run it on a thread that may block). `None` if the thread
+    /// was already stopped or is being stopped.
+    pub(crate) fn begin_shutdown(&self) -> Option<impl FnOnce() + Send + 'static> {
+        let thread = self.thread.lock().take()?;
+        self.send(Command::Shutdown);
+        let shared = self.shared.clone();
+        Some(move || {
+            let _ = thread.join();
+            shared.close_inbox();
+        })
     }
 }
 
@@ -183,6 +198,19 @@ fn settle_without_reactor(cmd: Command) {
 }
 
 impl Shared {
+    /// Queues a command for the reactor thread (see [`Reactor::send`]).
+    fn post(&self, cmd: Command) {
+        let mut inbox = self.inbox.lock();
+        if inbox.closed {
+            drop(inbox);
+            settle_without_reactor(cmd);
+            return;
+        }
+        inbox.commands.push(cmd);
+        drop(inbox);
+        self.wake();
+    }
+
     /// Marks the inbox closed (the reactor thread is gone) and settles what it held.
     fn close_inbox(&self) {
         let commands = {
@@ -276,5 +304,32 @@ mod tests {
         assert_eq!(late.try_recv(), Err(RecvError::EngineFailed));
         // And the context still terminates (the thread is gone; nothing waits for it).
         ctx.terminate();
+    }
+
+    /// A closed socket whose connect is still resolving its host name (a DNS server that does
+    /// not answer) lets the context terminate at its LINGER deadline: the resolver's answer,
+    /// when it comes, finds no connect.
+    #[test]
+    fn linger_ends_a_connect_whose_name_is_still_resolving() {
+        use std::sync::atomic::Ordering;
+        super::resolve::TEST_DELAY_MS.store(5_000, Ordering::Relaxed);
+        let finished_before = super::resolve::TEST_FINISHED.load(Ordering::Relaxed);
+        let ctx = Context::new();
+        let push = ctx.socket(SocketType::Push);
+        push.set_option(crate::SocketOption::Linger(Some(Duration::from_millis(
+            100,
+        ))))
+        .unwrap();
+        push.connect("tcp://localhost:1").unwrap();
+        push.send("queued").unwrap();
+        push.close();
+        ctx.terminate();
+        // Terminated while the (5 s) resolution was still under way.
+        let finished = super::resolve::TEST_FINISHED.load(Ordering::Relaxed);
+        super::resolve::TEST_DELAY_MS.store(0, Ordering::Relaxed);
+        assert_eq!(
+            finished, finished_before,
+            "terminate waited for the resolver instead of LINGER"
+        );
     }
 }

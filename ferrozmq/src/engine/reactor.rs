@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferrozmq_proto::pattern::PeerId;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
@@ -23,6 +22,9 @@ use crate::endpoint::tcp_endpoint;
 use crate::monitor::{MonitorEvent, MonitorEventKind};
 use crate::socket::link::SocketLink;
 use crate::transport::{Listener, Target};
+use connect::Connector;
+
+mod connect;
 
 enum Entry {
     Listener(ListenerEntry),
@@ -45,24 +47,6 @@ struct ListenerEntry {
 /// How long a listener that ran out of descriptors waits before trying to accept again,
 /// unless a connection of this reactor closes first.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-
-/// A `connect`: keeps one connection up, reconnecting with back-off.
-struct Connector {
-    socket: SocketLink,
-    target: Target,
-    /// The target as an endpoint, for monitor events.
-    endpoint: String,
-    peer: Option<PeerId>,
-    /// RECONNECT_IVL / RECONNECT_IVL_MAX back-off.
-    backoff: Backoff,
-    /// The connection in progress or up.
-    active: Option<usize>,
-    /// When the pending reconnect timer fires, if one is pending.
-    timer_at: Option<Instant>,
-    /// Set once the socket closed with messages still queued for this connect: keep trying
-    /// until they are flushed or this deadline passes (`Some(None)`: no deadline).
-    linger: Option<Option<Instant>>,
-}
 
 /// A socket's share of the reactor: the tokens of its listeners and connections and the ids
 /// of its connects, so closing a socket, or finding it done, looks at its own entries only
@@ -198,6 +182,11 @@ impl Reactor {
             }
             #[cfg(test)]
             Command::Crash => panic!("reactor crash requested by a test"),
+            Command::Resolved {
+                socket_id,
+                connect_id,
+                result,
+            } => self.on_resolved((socket_id, connect_id), result, now),
             Command::Shutdown => self.on_shutdown(),
         }
     }
@@ -242,38 +231,6 @@ impl Reactor {
         }));
         self.index(socket_id).tokens.insert(token);
         self.accept(token, now);
-    }
-
-    /// A connect: keep a connection to `target` up.
-    fn on_connect(
-        &mut self,
-        socket: SocketLink,
-        connect_id: u64,
-        target: Target,
-        peer: Option<PeerId>,
-        now: Instant,
-    ) {
-        if socket.is_engine_closed() {
-            return;
-        }
-        let backoff = Backoff::new(socket.options().reconnect_ivl);
-        let key = (socket.id(), connect_id);
-        let endpoint = target_endpoint(&target);
-        self.index(socket.id()).connects.insert(connect_id);
-        self.connectors.insert(
-            key,
-            Connector {
-                socket,
-                target,
-                endpoint,
-                peer,
-                backoff,
-                active: None,
-                timer_at: None,
-                linger: None,
-            },
-        );
-        self.start_connect(key, now);
     }
 
     /// An unbind: close that listener.
@@ -594,107 +551,6 @@ impl Reactor {
         }
     }
 
-    fn start_connect(&mut self, key: (u64, u64), now: Instant) {
-        let Some(c) = self.connectors.get(&key) else {
-            return;
-        };
-        if c.linger.flatten().is_some_and(|d| d <= now) {
-            if let Some(c) = self.remove_connector(key) {
-                self.stop_monitor_if_done(&c.socket, false);
-            }
-            return;
-        }
-        let socket = c.socket.clone();
-        let peer = c.peer;
-        let linger = c.linger;
-        let endpoint = c.endpoint.clone();
-        let opts = socket.options();
-        match c.target.connect(&opts) {
-            Ok(stream) => {
-                let gen = self.gen();
-                let conn = Connection::new(
-                    gen,
-                    stream,
-                    socket,
-                    Origin::Connected { connect_id: key.1 },
-                    peer,
-                    endpoint,
-                    now,
-                );
-                let mut conn = conn;
-                conn.linger = linger;
-                let token = self.add_conn(conn);
-                if let Some(c) = self.connectors.get_mut(&key) {
-                    c.active = token;
-                }
-                match token {
-                    // Driven only now, so that a connect refused at once finds `active` set
-                    // and schedules its retry.
-                    Some(t) => self.drive(t, now),
-                    None => self.schedule_reconnect(key, now),
-                }
-            }
-            Err(e) => {
-                tracing::debug!("connect failed: {e}");
-                self.schedule_reconnect(key, now);
-            }
-        }
-    }
-
-    /// Schedules the next attempt with exponential back-off (RECONNECT_IVL, RECONNECT_IVL_MAX).
-    fn schedule_reconnect(&mut self, key: (u64, u64), now: Instant) {
-        let Some(c) = self.connectors.get_mut(&key) else {
-            return;
-        };
-        c.active = None;
-        let opts = c.socket.options();
-        let flushed = c.peer.is_none_or(|p| !c.socket.has_pending_output(p));
-        let expired = c.linger.flatten().is_some_and(|d| d <= now);
-        // The reactor's own view of "closed" is `linger` (set when it handles CloseSocket; the
-        // socket's flag may already be up before that command arrives). A closed socket's
-        // connect lives on only while LINGER lets it flush its queue.
-        // RECONNECT_IVL unset or 0: no reconnection (libzmq retries only above 0).
-        let retry = opts.reconnect_ivl.is_some_and(|ivl| !ivl.is_zero())
-            && match c.linger {
-                None => !self.shutting_down,
-                Some(_) => !flushed && !expired,
-            };
-        if !retry {
-            if let Some(c) = self.remove_connector(key) {
-                self.stop_monitor_if_done(&c.socket, false);
-            }
-            return;
-        }
-        let mut delay = c.backoff.next_delay(opts.reconnect_ivl_max);
-        if let Some(deadline) = c.linger.flatten() {
-            delay = delay.min(deadline.saturating_duration_since(now));
-        }
-        c.socket.emit(|| {
-            let kind = MonitorEventKind::ConnectRetried { interval: delay };
-            MonitorEvent::new(kind, c.endpoint.clone(), None)
-        });
-        let timer = Timer::Reconnect {
-            socket_id: key.0,
-            connect_id: key.1,
-        };
-        // An interval too long to represent never comes due: no retry.
-        c.timer_at = self
-            .timers
-            .reschedule(timer, c.timer_at, now.checked_add(delay));
-    }
-
-    /// Forgets a connector and its pending reconnect timer.
-    fn remove_connector(&mut self, key: (u64, u64)) -> Option<Connector> {
-        let c = self.connectors.remove(&key)?;
-        self.unindex(key.0, None, Some(key.1));
-        let timer = Timer::Reconnect {
-            socket_id: key.0,
-            connect_id: key.1,
-        };
-        self.timers.reschedule(timer, c.timer_at, None);
-        Some(c)
-    }
-
     fn close_entry(&mut self, token: usize, reason: CloseReason) {
         let Some(entry) = self.entries.try_remove(token) else {
             return;
@@ -727,6 +583,7 @@ impl Reactor {
                 self.stop_monitor_if_done(&socket, false);
             }
             Entry::Conn(mut c) => {
+                c.mark_closing();
                 if matches!(reason, CloseReason::Protocol(_)) {
                     c.flush_best_effort();
                 }
@@ -775,13 +632,6 @@ fn listener_endpoint(listener: &Listener, path: Option<&std::path::Path>) -> Str
 }
 
 /// The endpoint a connect goes to, as an endpoint string.
-fn target_endpoint(target: &Target) -> String {
-    match target {
-        Target::Tcp(addr) => tcp_endpoint(*addr),
-        Target::Ipc(path) => format!("ipc://{}", path.display()),
-    }
-}
-
 fn report_accept_failed(socket: &SocketLink, endpoint: &str, e: &std::io::Error) {
     socket.emit(|| {
         let kind = MonitorEventKind::AcceptFailed { error: e.kind() };

@@ -7,6 +7,7 @@ use std::io::IoSlice;
 use std::time::Instant;
 
 use bytes::BytesMut;
+use ferrozmq_proto::mechanism::ZapReply;
 use ferrozmq_proto::{RawSession, Session, SessionError, SessionEvent};
 
 use crate::Message;
@@ -107,6 +108,18 @@ impl WireSession {
     pub(super) fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
         match self {
             WireSession::Zmtp(s) => s.handle_timeout(now),
+            WireSession::Raw(_) => Ok(()),
+        }
+    }
+
+    /// The ZAP handler's answer; a raw session never asks one, so it has nothing to do.
+    pub(super) fn handle_zap_reply(
+        &mut self,
+        reply: ZapReply,
+        now: Instant,
+    ) -> Result<(), SessionError> {
+        match self {
+            WireSession::Zmtp(s) => s.handle_zap_reply(reply, now),
             WireSession::Raw(_) => Ok(()),
         }
     }

@@ -155,7 +155,13 @@ impl SocketCore {
         c.heartbeat_ttl = o.heartbeat_ttl;
         c.heartbeat_timeout = o.heartbeat_timeout;
         c.legacy_protocols = o.legacy_protocols;
+        c.mechanism = o.mechanism_config();
         c
+    }
+
+    /// The socket's ZAP_DOMAIN.
+    pub(crate) fn zap_domain(&self) -> bytes::Bytes {
+        self.state.lock().options.zap_domain.clone()
     }
 
     /// A strong reference to this socket, while any exists.

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use ferrozmq_proto::mechanism::ZapRequest;
 use ferrozmq_proto::pattern::PeerId;
 use ferrozmq_proto::session::SessionConfig;
 
@@ -19,6 +20,7 @@ use super::core::{Attachment, SocketCore};
 pub(crate) use super::pattern::{PeerMeta, Refusal};
 use super::pipe::fire;
 pub(crate) use super::pipe::{Notify, Signal};
+pub(crate) use super::zap::ZapSlot;
 use crate::monitor::MonitorEvent;
 use crate::{Message, Options, SocketType};
 
@@ -47,9 +49,25 @@ impl SocketLink {
         self.core.options()
     }
 
-    /// The handshake settings for a new connection.
-    pub(crate) fn session_config(&self) -> SessionConfig {
-        self.core.session_config()
+    /// The handshake settings for a new connection to `peer_addr` (the stream's peer name):
+    /// ZAP is asked when a handler is bound in the socket's context (RFC 27), with the peer's
+    /// IP address (empty for ipc) as libzmq sends it.
+    pub(crate) fn session_config(&self, peer_addr: &str) -> SessionConfig {
+        let mut config = self.core.session_config();
+        if self.core.ctx.zap_handler_bound() {
+            config.zap = Some(ZapRequest::new(
+                self.core.zap_domain(),
+                Bytes::from(zap_address(peer_addr)),
+                config.routing_id.clone(),
+            ));
+        }
+        config
+    }
+
+    /// Sends a handshake's ZAP request to the context's handler; `wake` fires once the reply
+    /// is in the returned slot. `None` if it cannot be sent (the context is closing).
+    pub(crate) fn ask_zap(&self, request: &ZapRequest, wake: Signal) -> Option<Arc<ZapSlot>> {
+        self.core.ctx.zap_client()?.ask(request, wake)
     }
 
     /// A connection completed its handshake: the socket takes the peer (over `existing`, the
@@ -163,5 +181,15 @@ impl PeerLink {
         self.att.out.set_reader(None);
         self.att.inp.set_writer(None);
         self.core.detach_with(self.att.peer, last);
+    }
+}
+
+/// The address a ZAP request carries (RFC 27 §"Request": "the IP address of the peer"): the
+/// host part of `tcp://ip:port` or `tcp://[ip6]:port`; empty for anything else (ipc).
+fn zap_address(peer_name: &str) -> String {
+    let addr = peer_name.strip_prefix("tcp://").unwrap_or(peer_name);
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip().to_string(),
+        Err(_) => String::new(),
     }
 }

@@ -2,15 +2,19 @@
 //! connect, unbind, disconnect) that hand listeners and connects to the engine.
 
 pub(crate) mod core;
+mod halves;
 pub(crate) mod link;
 pub(crate) mod pattern;
 pub(crate) mod pipe;
+pub(crate) mod zap;
 
-mod wait;
+pub(crate) mod wait;
+
+pub use halves::{SocketSink, SocketStream};
 
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use self::core::{SocketCore, Wait};
@@ -21,7 +25,7 @@ use crate::error::{
     SendError, SendErrorKind,
 };
 use crate::monitor::{bind_error_kind, Monitor, MonitorEvent, MonitorEventKind};
-use crate::transport::{bind_ipc, bind_tcp, Listener, Target};
+use crate::transport::{abstract_name, bind_ipc, bind_tcp, Listener, Target};
 use crate::{Context, Message, Options, SocketOption, SocketType};
 
 /// What `open_listener` hands to `bind`: the listener (none for inproc), the resolved
@@ -86,6 +90,11 @@ impl Socket {
     /// Binds to an endpoint and returns the resolved endpoint (e.g. with the ephemeral port
     /// chosen for `tcp://127.0.0.1:*`), also kept as [`Socket::last_endpoint`].
     ///
+    /// tcp hosts are `*` (every IPv4 interface; with [`SocketOption::Ipv6`] on, a
+    /// dual-stack `[::]` socket that takes IPv4 and IPv6 where the system allows), an address,
+    /// an interface name (`tcp://lo:5555`) or a host name (resolved here, as in libzmq).
+    /// `ipc://@NAME` binds in the Linux abstract namespace (no file is made).
+    ///
     /// Monitors see `Listening` with the resolved endpoint, or `BindFailed` (unless the
     /// socket is closed).
     pub fn bind(&self, endpoint: &str) -> Result<String, BindError> {
@@ -141,8 +150,11 @@ impl Socket {
             });
         }
         Ok(match &ep {
-            Endpoint::Tcp { host, port } => {
-                let addr = Endpoint::tcp_bind_addr(host, *port)?;
+            Endpoint::Tcp {
+                source: Some(_), ..
+            } => return Err(crate::EndpointError::InvalidAddress(endpoint.to_owned()).into()),
+            Endpoint::Tcp { host, port, .. } => {
+                let addr = Endpoint::tcp_bind_addr(host, *port, opts.ipv6)?;
                 let (l, resolved) = bind_tcp(addr, &opts)?;
                 (Some(l), resolved, None)
             }
@@ -153,7 +165,8 @@ impl Socket {
                     path.clone()
                 };
                 let l = bind_ipc(&path)?;
-                (Some(l), format!("ipc://{}", path.display()), Some(path))
+                let unlink = abstract_name(&path).is_none().then(|| path.clone());
+                (Some(l), format!("ipc://{}", path.display()), unlink)
             }
             Endpoint::Inproc(name) => {
                 core.ctx.inproc_bind(name, core)?;
@@ -172,13 +185,28 @@ impl Socket {
     /// Connects to an endpoint. The connection is made (and remade after failures, with
     /// RECONNECT_IVL back-off) in the background; messages queue for it meanwhile unless
     /// IMMEDIATE is set. inproc endpoints may be connected before they are bound.
+    ///
+    /// tcp endpoints are `tcp://[SOURCE;]HOST:PORT`. A host name is not resolved here: the
+    /// engine resolves it off the caller's thread before every connection attempt (so a name
+    /// that does not resolve yet, or whose address changes, is retried like a refused
+    /// connect), and monitors see each failure as [`MonitorEventKind::ResolveFailed`]. Names
+    /// resolve to IPv4 addresses unless [`SocketOption::Ipv6`] is on. `SOURCE` (`*`, an
+    /// address or an interface name, with an optional `:PORT`) is the local address the
+    /// connection is bound to, as in libzmq. `ipc://@NAME` connects in the Linux abstract
+    /// namespace.
     pub fn connect(&self, endpoint: &str) -> Result<(), ConnectError> {
         let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
         refuse_inproc_for_raw(&ep, core.socket_type)?;
         let target = match &ep {
-            Endpoint::Tcp { host, port } => {
-                Some(Target::Tcp(Endpoint::tcp_connect_addr(host, *port)?))
+            Endpoint::Tcp { host, port, source } => {
+                let dst = Endpoint::tcp_connect_dst(host, *port)?;
+                let ipv6 = core.options().ipv6;
+                let source = source
+                    .as_ref()
+                    .map(|(h, p)| Endpoint::tcp_source_addr(h, *p, ipv6))
+                    .transpose()?;
+                Some(Target::Tcp { dst, source })
             }
             Endpoint::Ipc(path) => Some(Target::Ipc(path.clone())),
             Endpoint::Inproc(_) => None,
@@ -410,30 +438,97 @@ impl Socket {
 
     /// Sends asynchronously; the future works under any executor (it is woken by the socket
     /// itself, not by a runtime's reactor).
+    ///
+    /// # Cancellation
+    /// Not cancellation-safe, as `tokio::sync::mpsc::Sender::send`: the future owns `msg`
+    /// until the socket has queued it. If it is dropped before completing (the losing branch
+    /// of a `select!`, a time-out), the message was **not** queued and is dropped with it;
+    /// it is never queued later. To keep the message through a cancellation, use
+    /// [`Socket::send_async_from`] (the message stays in the caller's slot) or the
+    /// [`SocketSink`](crate::SocketSink) of [`Socket::sink`].
     pub async fn send_async(&self, msg: impl Into<Message>) -> Result<(), SendError> {
         let mut msg = Some(msg.into());
-        poll_fn(|cx| {
-            let Some(m) = msg.take() else {
-                return Poll::Ready(Ok(()));
-            };
-            match self.core().poll_send(m, cx.waker()) {
-                Err(e) if e.kind() == crate::SendErrorKind::WouldBlock => {
-                    msg = Some(e.into_message());
-                    Poll::Pending
-                }
-                other => Poll::Ready(other),
-            }
-        })
-        .await
+        self.send_async_from(&mut msg).await
+    }
+
+    /// Sends the message in `slot` asynchronously, taking it out only when the socket queues
+    /// it.
+    ///
+    /// # Cancellation
+    /// Cancellation-safe: if the future is dropped before completing, the message is still
+    /// in `slot`, unsent, to be sent again or kept. When the future completes, `slot` is
+    /// empty: `Ok` means the message was queued; an error hands it back in the
+    /// [`SendError`]. An empty `slot` completes at once with `Ok`.
+    ///
+    /// ```
+    /// # use ferrozmq::{Context, Message, SocketType};
+    /// # use std::future::{pending, Future};
+    /// # futures::executor::block_on(async {
+    /// let ctx = Context::new();
+    /// let push = ctx.socket(SocketType::Push); // no peer: a send must wait
+    /// let mut slot = Some(Message::from("kept"));
+    /// futures::select_biased! {
+    ///     _ = futures::FutureExt::fuse(std::future::ready(())) => {}
+    ///     _ = futures::FutureExt::fuse(push.send_async_from(&mut slot)) => unreachable!(),
+    /// }
+    /// assert_eq!(slot.unwrap().frames()[0], "kept");
+    /// # });
+    /// ```
+    pub async fn send_async_from(&self, slot: &mut Option<Message>) -> Result<(), SendError> {
+        poll_fn(|cx| self.poll_send(cx, slot)).await
     }
 
     /// Receives asynchronously; the future works under any executor.
+    ///
+    /// # Cancellation
+    /// Cancellation-safe: a message is taken from the socket only by the poll that completes
+    /// the future, so a future dropped before completing (the losing branch of a `select!`)
+    /// took nothing, and the next receive gets the message.
     pub async fn recv_async(&self) -> Result<Message, RecvError> {
-        poll_fn(|cx| match self.core().poll_recv(cx.waker()) {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Tries to receive a message without blocking; if none is ready, registers the task's
+    /// waker and returns `Pending`. The building block of [`Socket::recv_async`] and
+    /// [`SocketStream`](crate::SocketStream).
+    ///
+    /// Contract: after `Pending`, the waker of the latest call is woken when a message may
+    /// have become ready (or the socket closed); wake-ups may be spurious (another receiver
+    /// took the message first), so poll again and expect `Pending` again. A message is taken
+    /// only by a call that returns it. Any number of tasks may poll one socket; each
+    /// registered waker is woken.
+    pub fn poll_recv(&self, cx: &mut TaskContext<'_>) -> Poll<Result<Message, RecvError>> {
+        match self.core().poll_recv(cx.waker()) {
             Err(RecvError::WouldBlock) => Poll::Pending,
             other => Poll::Ready(other),
-        })
-        .await
+        }
+    }
+
+    /// Tries to queue the message in `slot` without blocking: `Ready(Ok(()))` once queued
+    /// (`slot` is then empty), `Ready(Err(e))` if the send failed (the message is in `e`,
+    /// `slot` is empty), or `Pending` with the message still in `slot` and the task's waker
+    /// registered. An empty `slot` is `Ready(Ok(()))` at once.
+    ///
+    /// Contract: after `Pending`, the waker is woken when a peer may have room (or the socket
+    /// closed); wake-ups may be spurious (another sender took the room first), so poll again.
+    /// Because the message stays with the caller until it is queued, dropping the caller's
+    /// future loses nothing. The building block of [`Socket::send_async_from`] and
+    /// [`SocketSink`](crate::SocketSink).
+    pub fn poll_send(
+        &self,
+        cx: &mut TaskContext<'_>,
+        slot: &mut Option<Message>,
+    ) -> Poll<Result<(), SendError>> {
+        let Some(msg) = slot.take() else {
+            return Poll::Ready(Ok(()));
+        };
+        match self.core().poll_send(msg, cx.waker()) {
+            Err(e) if e.kind() == SendErrorKind::WouldBlock => {
+                *slot = Some(e.into_message());
+                Poll::Pending
+            }
+            other => Poll::Ready(other),
+        }
     }
 
     /// How many sent messages are still queued in this socket, waiting for a connection to
@@ -461,6 +556,23 @@ fn ipc_wildcard_path() -> std::path::PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     std::env::temp_dir().join(format!("ferrozmq-{}-{n}.ipc", std::process::id()))
+}
+
+/// Connects an internal socket (one made by the context itself, such as its ZAP client) to an
+/// inproc name, now or once it is bound, as `Socket::connect` does.
+pub(crate) fn connect_inproc(core: &Arc<SocketCore>, name: &str) {
+    let peer = {
+        let mut st = core.lock();
+        let id = st.next_endpoint_id;
+        st.next_endpoint_id += 1;
+        let peer = core.create_peer(&mut st, true).peer;
+        st.connects
+            .entry(format!("inproc://{name}"))
+            .or_default()
+            .push((id, Some(peer)));
+        peer
+    };
+    core.ctx.inproc_connect(name, core, peer);
 }
 
 /// STREAM sockets take tcp and ipc only: inproc carries no raw byte stream.

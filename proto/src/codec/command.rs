@@ -128,6 +128,16 @@ impl Command {
     }
 }
 
+/// Splits a command body into its name and data (RFC 23 §"Commands"), without decoding data.
+pub(crate) fn split_name(mut body: Bytes) -> Result<(Bytes, Bytes), DecodeError> {
+    let name_len = take_u8(&mut body).ok_or(DecodeError::TruncatedCommandName)?;
+    if name_len == 0 {
+        return Err(DecodeError::EmptyCommandName);
+    }
+    let name = take(&mut body, usize::from(name_len)).ok_or(DecodeError::TruncatedCommandName)?;
+    Ok((name, body))
+}
+
 /// Appends a command frame made of `name` and the concatenated `parts`.
 pub(crate) fn put_command(out: &mut BytesMut, name: &[u8], parts: &[&[u8]]) {
     let len = 1 + name.len() + parts.iter().map(|p| p.len()).sum::<usize>();

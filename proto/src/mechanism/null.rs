@@ -1,27 +1,44 @@
 //! The NULL mechanism (RFC 23 §"The NULL Security Mechanism"): each side sends READY with its
 //! metadata and waits for the other's READY. No authentication, no confidentiality.
+//!
+//! With a ZAP handler and a ZAP domain (libzmq asks ZAP for NULL only then), the server asks
+//! the handler once the peer's READY arrived, before accepting it.
 
 use bytes::{Bytes, BytesMut};
 
-use super::HandshakeStep;
+use super::{auth_refused, unexpected, Done, HandshakeStep, ZapReply, ZapRequest};
 use crate::codec::{Command, Metadata};
-use crate::error::{PeerMisbehaved, SessionError};
+use crate::error::PeerMisbehaved;
+use crate::error::SessionError;
 
 /// NULL handshake state: our READY is sent at [`NullHandshake::start`], then we expect theirs.
 #[derive(Debug)]
 pub(crate) struct NullHandshake {
     /// Our metadata, taken when READY is sent.
     ours: Option<Metadata>,
+    /// The ZAP request template, when ZAP is to be asked.
+    zap: Option<ZapRequest>,
+    /// The peer's READY, kept while ZAP decides.
+    peer: Option<Metadata>,
 }
 
 impl NullHandshake {
-    pub(crate) fn new(ours: Metadata) -> Self {
-        NullHandshake { ours: Some(ours) }
+    pub(crate) fn new(ours: Metadata, zap: Option<ZapRequest>) -> Self {
+        let zap = zap.filter(|z| !z.domain.is_empty());
+        NullHandshake {
+            ours: Some(ours),
+            zap,
+            peer: None,
+        }
     }
 
     /// RFC 23: "the client SHALL send a READY command and then wait for a READY command".
     /// libzmq's server sends READY without waiting too, and so do we: both sides send first.
+    /// With ZAP, as libzmq, our READY waits for the handler's decision.
     pub(crate) fn start(&mut self, out: &mut BytesMut) {
+        if self.zap.is_some() {
+            return;
+        }
         if let Some(ours) = self.ours.take() {
             Command::Ready(ours).encode(out);
         }
@@ -29,16 +46,42 @@ impl NullHandshake {
 
     pub(crate) fn handle_command(
         &mut self,
-        command: Command,
+        name: &[u8],
+        data: Bytes,
         _out: &mut BytesMut,
     ) -> Result<HandshakeStep, SessionError> {
-        match command {
-            Command::Ready(peer) => Ok(HandshakeStep::Done(peer)),
-            // RFC 23 grammar: null = ready *message | error. Nothing else may come first.
-            other => Err(PeerMisbehaved::UnexpectedCommand {
-                name: Bytes::copy_from_slice(other.name()),
-            }
-            .into()),
+        // RFC 23 grammar: null = ready *message | error. Nothing else may come first.
+        if name != b"READY" || self.peer.is_some() {
+            return Err(unexpected(name));
         }
+        let peer = Metadata::decode(data).map_err(PeerMisbehaved::from)?;
+        match self.zap.take() {
+            Some(mut request) => {
+                request.mechanism = "NULL";
+                self.peer = Some(peer);
+                Ok(HandshakeStep::Zap(request))
+            }
+            None => Ok(HandshakeStep::Done(Done::clear(peer))),
+        }
+    }
+
+    pub(crate) fn handle_zap_reply(
+        &mut self,
+        reply: ZapReply,
+        out: &mut BytesMut,
+    ) -> Result<HandshakeStep, SessionError> {
+        let Some(peer) = self.peer.take() else {
+            return Err(unexpected(b"ZAP reply"));
+        };
+        if !reply.allows() {
+            return Err(auth_refused(out, &reply));
+        }
+        if let Some(ours) = self.ours.take() {
+            Command::Ready(ours).encode(out);
+        }
+        let mut done = Done::clear(peer);
+        done.user_id = Some(reply.user_id);
+        done.zap_metadata = reply.metadata;
+        Ok(HandshakeStep::Done(done))
     }
 }

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::{put_header, Framing, Session, SessionEvent, State};
-use crate::codec::{v1, v2, SIGNATURE_LEN, SOCKET_TYPE_AT, V2_GREETING_LEN};
+use super::{put_header, Framing, PeerIdentity, Session, SessionEvent, State};
+use crate::codec::{v1, v2, Metadata, SIGNATURE_LEN, SOCKET_TYPE_AT, V2_GREETING_LEN};
 use crate::error::{PeerMisbehaved, SessionError, WireRevision};
 use crate::{SocketType, Subscriptions};
 
@@ -110,7 +110,14 @@ impl Session {
         };
         self.minor = 0;
         let routing_id = Some(identity).filter(|id: &Bytes| !id.is_empty());
-        self.enter_traffic(socket_type, routing_id, revision, now);
+        let peer = PeerIdentity {
+            socket_type,
+            routing_id,
+            revision,
+            user_id: None,
+            properties: Metadata::new(),
+        };
+        self.enter_traffic(peer, now);
         // A ZMTP 1.0 subscriber sends no subscriptions (RFC 13 §"Broadcast Content": it
         // "SHALL NOT send any content") and filters itself: as libzmq, a publisher sends
         // it everything, as if it had subscribed to all topics.

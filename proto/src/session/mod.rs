@@ -24,6 +24,12 @@
 //! After any `Err`, the session is dead; `pending_output` may still hold an ERROR command that
 //! the engine should try to flush before closing.
 //!
+//! Security: with PLAIN or CURVE configured as server and [`SessionConfig::zap`] set, the
+//! handshake pauses at [`SessionEvent::ZapRequest`] until the engine calls
+//! [`Session::handle_zap_reply`] with the ZAP handler's answer (RFC 27); meanwhile input is left
+//! in the buffer, so call [`Session::handle_input`] again after the reply. Under CURVE every
+//! traffic frame is boxed and opened by the session's cipher; the engine sees no difference.
+//!
 //! Sends made before `Ready` are kept and encoded once the handshake completes.
 //! Subscriptions are accepted in both forms on PUB/XPUB sessions: SUBSCRIBE/CANCEL commands
 //! (ZMTP 3.1) and one-frame messages starting with `0x01`/`0x00` (ZMTP 3.0, and libzmq
@@ -50,7 +56,11 @@ use crate::codec::{
     SIGNATURE_LEN,
 };
 use crate::error::{LegacyRefusal, PeerMisbehaved, WireRevision};
-use crate::mechanism::{peer_error, Handshake, HandshakeStep};
+use crate::mechanism::curve::{CurveCipher, BOX_COMMAND, BOX_MORE};
+use crate::mechanism::{
+    peer_error, CurveKeyPair, CurvePublicKey, CurveSecretKey, Done, Handshake, HandshakeStep,
+    SecretBytes, ZapReply, ZapRequest,
+};
 use crate::{Message, SessionError, SocketType, Subscriptions};
 
 /// Security mechanism choice for a session.
@@ -60,6 +70,28 @@ pub enum MechanismConfig {
     /// RFC 23 NULL mechanism.
     #[default]
     Null,
+    /// RFC 24 PLAIN, as client: sends a user name and password in clear text.
+    PlainClient {
+        /// User name (at most 255 bytes are sent).
+        username: Bytes,
+        /// Password (at most 255 bytes are sent).
+        password: SecretBytes,
+    },
+    /// RFC 24 PLAIN, as server: checks credentials through ZAP (without a ZAP handler,
+    /// accepts every client, as libzmq).
+    PlainServer,
+    /// RFC 26 CURVE, as client: needs the server's public key.
+    CurveClient {
+        /// Our long-term key pair.
+        keys: CurveKeyPair,
+        /// The server's long-term public key.
+        server_key: CurvePublicKey,
+    },
+    /// RFC 26 CURVE, as server (the public key is derived from the secret one).
+    CurveServer {
+        /// Our long-term secret key.
+        secret: CurveSecretKey,
+    },
 }
 
 /// Settings for one session (one connection).
@@ -86,6 +118,9 @@ pub struct SessionConfig {
     /// libzmq does (default `true`). Never with a mechanism other than NULL: the legacy
     /// revisions have no security, so such a session refuses legacy peers whatever this says.
     pub legacy_protocols: bool,
+    /// When set, the server side of the handshake asks a ZAP handler with this request's
+    /// domain, address and routing id (RFC 27); NULL asks only with a non-empty domain.
+    pub zap: Option<ZapRequest>,
 }
 
 impl SessionConfig {
@@ -101,6 +136,7 @@ impl SessionConfig {
             heartbeat_ttl: None,
             heartbeat_timeout: None,
             legacy_protocols: true,
+            zap: None,
         }
     }
 }
@@ -118,6 +154,12 @@ pub struct PeerInfo {
     /// The protocol revision spoken with this peer. A ZMTP 1.0 peer does not announce its
     /// socket type: `socket_type` is then assumed (a type compatible with ours), not checked.
     pub revision: WireRevision,
+    /// The user id the ZAP handler returned, if ZAP was asked.
+    pub user_id: Option<Bytes>,
+    /// The peer's metadata, then the properties the ZAP handler returned.
+    pub properties: Metadata,
+    /// The security mechanism in use (`NULL`, `PLAIN` or `CURVE`).
+    pub mechanism: &'static str,
 }
 
 /// Output of a session for the engine.
@@ -132,6 +174,8 @@ pub enum SessionEvent {
     Subscribe(Bytes),
     /// A ZMTP 3.1 CANCEL command (RFC 37).
     Cancel(Bytes),
+    /// The handshake asks the ZAP handler and waits for [`Session::handle_zap_reply`].
+    ZapRequest(ZapRequest),
 }
 
 /// One ZMTP connection's protocol state.
@@ -171,6 +215,21 @@ pub struct Session {
     routing_id: Bytes,
     /// Why this session may not fall back to ZMTP 1.0/2.0, if it may not.
     legacy_refusal: Option<LegacyRefusal>,
+    /// CURVE's traffic cipher once its handshake is done; `None` keeps the clear fast path.
+    cipher: Option<Box<CurveCipher>>,
+    /// The mechanism's name.
+    mechanism: &'static str,
+}
+
+/// What the handshake established about the peer, whatever the revision.
+struct PeerIdentity {
+    socket_type: SocketType,
+    routing_id: Option<Bytes>,
+    revision: WireRevision,
+    /// From the ZAP handler, if it was asked.
+    user_id: Option<Bytes>,
+    /// The peer's metadata and the ZAP handler's (empty for the legacy revisions).
+    properties: Metadata,
 }
 
 /// How frames are delimited on the wire.
@@ -192,6 +251,8 @@ enum State {
     /// ZMTP 1.0/2.0: the greeting is done; the peer's identity frame comes next. The peer's
     /// socket type is `None` for ZMTP 1.0, which does not send one.
     ExpectIdentity(Option<SocketType>),
+    /// Paused until the ZAP handler answers.
+    ExpectZapReply(Handshake),
     Traffic,
     Dead(SessionError),
 }
@@ -214,6 +275,9 @@ const MIN_COMMAND_LIMIT: u64 = 1 << 16;
 const EVENTS_KEEP: usize = 1024;
 /// Output capacity kept once everything was written; more, grown for a burst, is given back.
 const OUTPUT_KEEP: usize = 64 * 1024;
+/// Bytes a CURVE MESSAGE box adds to the frame it carries: name (8), nonce (8), tag (16),
+/// flags (1).
+const SEALED_OVERHEAD: u64 = 33;
 /// Our ERROR reason when the peer's socket type is wrong.
 const BAD_SOCKET_TYPE: &[u8] = b"incompatible socket type";
 
@@ -225,7 +289,8 @@ impl Session {
         if config.socket_type.sends_identity() {
             metadata.insert("Identity", config.routing_id.clone());
         }
-        let handshake = Handshake::new(&config.mechanism, metadata);
+        let handshake = Handshake::new(&config.mechanism, metadata, config.zap.clone());
+        let mechanism = handshake.name();
         let legacy_refusal = if !matches!(config.mechanism, MechanismConfig::Null) {
             // The legacy revisions have no security mechanisms: never downgrade.
             Some(LegacyRefusal::Mechanism(handshake.name()))
@@ -277,6 +342,8 @@ impl Session {
             greeting_sent,
             routing_id: config.routing_id,
             legacy_refusal,
+            cipher: None,
+            mechanism,
         }
     }
 
@@ -350,7 +417,7 @@ impl Session {
     /// A message sent earlier is kept until Ready; after an error it is dropped.
     pub fn send_message(&mut self, msg: &Message) {
         match self.state {
-            State::Traffic => encode_message(&mut self.out, msg, self.framing),
+            State::Traffic => self.encode_message(msg),
             State::Dead(_) => {}
             _ => self.early.push(EarlySend::Message(msg.clone())),
         }
@@ -391,7 +458,7 @@ impl Session {
             Ok(TimerAction::Idle) => Ok(()),
             Ok(TimerAction::SendPing(ttl)) => {
                 // RFC 37: ping = "PING" ping-ttl ping-context; our context is empty.
-                put_command(self.out.staging(), b"PING", &[&ttl.to_be_bytes()]);
+                self.put_command(b"PING", &[&ttl.to_be_bytes()]);
                 Ok(())
             }
             Err(err) => {
@@ -409,6 +476,9 @@ impl Session {
         max_events: usize,
     ) -> Result<(), SessionError> {
         if matches!(self.state, State::ExpectGreeting(_)) && !self.read_greeting(buf)? {
+            return Ok(());
+        }
+        if matches!(self.state, State::ExpectZapReply(_)) {
             return Ok(());
         }
         if matches!(self.state, State::Handshaking(_)) && !self.read_handshake(buf, now)? {
@@ -479,15 +549,19 @@ impl Session {
             let Some(body) = header.split_body(buf) else {
                 return Ok(false);
             };
-            let command = Command::decode(body).map_err(PeerMisbehaved::from)?;
             let State::Handshaking(handshake) = &mut self.state else {
                 return Ok(true);
             };
-            if let HandshakeStep::Done(peer) =
-                handshake.handle_command(command, self.out.staging())?
-            {
-                self.complete_handshake(&peer, now)?;
-                return Ok(true);
+            match handshake.handle_command(body, self.out.staging())? {
+                HandshakeStep::Continue => {}
+                HandshakeStep::Done(done) => {
+                    self.complete_handshake(done, now)?;
+                    return Ok(true);
+                }
+                HandshakeStep::Zap(request) => {
+                    self.pause_for_zap(request);
+                    return Ok(false);
+                }
             }
         }
     }
@@ -500,12 +574,62 @@ impl Session {
         }
     }
 
+    /// Pauses the handshake until [`Session::handle_zap_reply`].
+    fn pause_for_zap(&mut self, request: ZapRequest) {
+        if let State::Handshaking(handshake) = std::mem::replace(&mut self.state, State::Traffic) {
+            self.state = State::ExpectZapReply(handshake);
+            self.events.push_back(SessionEvent::ZapRequest(request));
+        }
+    }
+
+    /// Hands the ZAP handler's reply to a handshake paused at [`SessionEvent::ZapRequest`]:
+    /// 200 lets it go on, anything else refuses the peer (an ERROR with the status code is
+    /// queued for it, and the session dies). Afterwards call [`Session::handle_input`] again:
+    /// input that arrived during the pause is still in the caller's buffer.
+    pub fn handle_zap_reply(&mut self, reply: ZapReply, now: Instant) -> Result<(), SessionError> {
+        let result = match std::mem::replace(&mut self.state, State::Traffic) {
+            State::ExpectZapReply(mut handshake) => {
+                match handshake.handle_zap_reply(reply, self.out.staging()) {
+                    Ok(HandshakeStep::Done(done)) => self.complete_handshake(done, now),
+                    Ok(HandshakeStep::Continue) => {
+                        self.state = State::Handshaking(handshake);
+                        Ok(())
+                    }
+                    Ok(HandshakeStep::Zap(request)) => {
+                        self.state = State::Handshaking(handshake);
+                        self.pause_for_zap(request);
+                        Ok(())
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            State::Dead(err) => Err(err),
+            other => {
+                self.state = other;
+                return Ok(());
+            }
+        };
+        if let Err(err) = &result {
+            self.state = State::Dead(err.clone());
+        }
+        result
+    }
+
     /// Checks the peer's metadata and switches to traffic.
-    fn complete_handshake(&mut self, peer: &Metadata, now: Instant) -> Result<(), SessionError> {
+    fn complete_handshake(&mut self, done: Done, now: Instant) -> Result<(), SessionError> {
+        let Done {
+            peer,
+            cipher,
+            user_id,
+            zap_metadata,
+        } = done;
+        self.cipher = cipher;
+        let peer = &peer;
         let socket_type = match self.check_socket_type(peer) {
             Ok(socket_type) => socket_type,
             Err(err) => {
                 // RFC 23 §"The Socket-Type Property": answer with ERROR, then disconnect.
+                // (Under CURVE the ERROR goes in clear, as every ERROR does.)
                 Command::Error {
                     reason: Bytes::from_static(BAD_SOCKET_TYPE),
                 }
@@ -515,18 +639,30 @@ impl Session {
         };
         let routing_id = peer.get("Identity").filter(|id| !id.is_empty()).cloned();
         let revision = WireRevision::Zmtp3 { minor: self.minor };
-        self.enter_traffic(socket_type, routing_id, revision, now);
+        let mut properties = peer.clone();
+        for (name, value) in zap_metadata.iter() {
+            properties.insert(name.clone(), value.clone());
+        }
+        let peer = PeerIdentity {
+            socket_type,
+            routing_id,
+            revision,
+            user_id,
+            properties,
+        };
+        self.enter_traffic(peer, now);
         Ok(())
     }
 
     /// The handshake is done: traffic may flow, and sends made before now go out.
-    fn enter_traffic(
-        &mut self,
-        socket_type: SocketType,
-        routing_id: Option<Bytes>,
-        revision: WireRevision,
-        now: Instant,
-    ) {
+    fn enter_traffic(&mut self, peer: PeerIdentity, now: Instant) {
+        let PeerIdentity {
+            socket_type,
+            routing_id,
+            revision,
+            user_id,
+            properties,
+        } = peer;
         self.state = State::Traffic;
         let message_limit = self.max_msg_size.unwrap_or(u64::MAX);
         self.limits = FrameLimits {
@@ -539,10 +675,13 @@ impl Session {
             routing_id,
             minor_version: self.minor,
             revision,
+            user_id,
+            properties,
+            mechanism: self.mechanism,
         }));
         for early in std::mem::take(&mut self.early) {
             match early {
-                EarlySend::Message(msg) => encode_message(&mut self.out, &msg, self.framing),
+                EarlySend::Message(msg) => self.encode_message(&msg),
                 EarlySend::Subscription(topic, sub) => self.encode_subscription(&topic, sub),
             }
         }
@@ -570,6 +709,9 @@ impl Session {
         now: Instant,
         max_events: usize,
     ) -> Result<(), SessionError> {
+        if self.cipher.is_some() {
+            return self.read_traffic_sealed(buf, now, max_events);
+        }
         loop {
             if self.events.len() >= max_events && self.partial.is_empty() {
                 return Ok(());
@@ -629,6 +771,124 @@ impl Session {
         }
     }
 
+    /// CURVE traffic: every frame is a MESSAGE box whose plaintext starts with the inner
+    /// frame's flags (RFC 26 §"MESSAGE"); opened in place, without a copy.
+    fn read_traffic_sealed(
+        &mut self,
+        buf: &mut BytesMut,
+        now: Instant,
+        max_events: usize,
+    ) -> Result<(), SessionError> {
+        // Each box adds 33 bytes (name, nonce, tag, flags) to the frame it carries.
+        let limits = FrameLimits {
+            message: self.limits.message.saturating_add(SEALED_OVERHEAD),
+            command: self.limits.command.saturating_add(SEALED_OVERHEAD),
+        };
+        loop {
+            if self.events.len() >= max_events && self.partial.is_empty() {
+                return Ok(());
+            }
+            let Some(header) = FrameHeader::decode(buf, &limits)? else {
+                return Ok(());
+            };
+            if buf.len() < header.frame_len() {
+                return Ok(());
+            }
+            buf.advance(header.header_len);
+            let body = buf.split_to(header.body_len);
+            let Some(cipher) = self.cipher.as_mut() else {
+                return Ok(());
+            };
+            // A clear ERROR may still come: it is fatal as always.
+            if body.starts_with(b"\x05ERROR") {
+                return match Command::decode(body.freeze()) {
+                    Ok(Command::Error { reason }) => Err(peer_error(&reason)),
+                    _ => Err(PeerMisbehaved::MalformedMechanismCommand { name: "ERROR" }.into()),
+                };
+            }
+            let (flags, plain) = cipher.open_frame(body)?;
+            if flags & BOX_COMMAND != 0 {
+                let command = Command::decode(plain.freeze()).map_err(PeerMisbehaved::from)?;
+                if !self.partial.is_empty()
+                    && matches!(command, Command::Subscribe(_) | Command::Cancel(_))
+                {
+                    return Err(PeerMisbehaved::CommandInsideMessage {
+                        name: Bytes::copy_from_slice(command.name()),
+                    }
+                    .into());
+                }
+                self.handle_command(command, now)?;
+                continue;
+            }
+            let total = self.partial_bytes.saturating_add(plain.len() as u64);
+            if total > self.limits.message {
+                return Err(PeerMisbehaved::MessageTooLarge {
+                    size: total,
+                    limit: self.limits.message,
+                }
+                .into());
+            }
+            self.partial_bytes = total;
+            let frame = if plain.len() > crate::Frame::INLINE_CAPACITY {
+                crate::Frame::from(plain.freeze())
+            } else {
+                crate::Frame::copy_from_slice(&plain)
+            };
+            self.partial.push_back(frame);
+            if flags & BOX_MORE == 0 {
+                let msg = std::mem::take(&mut self.partial);
+                self.partial_bytes = 0;
+                self.deliver(msg);
+            }
+        }
+    }
+
+    /// Appends a command, boxed under CURVE.
+    fn put_command(&mut self, name: &[u8], parts: &[&[u8]]) {
+        if self.cipher.is_none() {
+            put_command(self.out.staging(), name, parts);
+            return;
+        }
+        let Ok(name_len) = u8::try_from(name.len()) else {
+            return;
+        };
+        let mut all: Vec<&[u8]> = Vec::with_capacity(parts.len() + 2);
+        let len = [name_len];
+        all.push(&len);
+        all.push(name);
+        all.extend_from_slice(parts);
+        self.seal(BOX_COMMAND, &all);
+    }
+
+    /// Appends one boxed frame; if the nonce ran out, the session dies.
+    fn seal(&mut self, flags: u8, parts: &[&[u8]]) {
+        let Some(cipher) = self.cipher.as_mut() else {
+            return;
+        };
+        if cipher.seal_frame(self.out.staging(), flags, parts).is_err() {
+            self.state = State::Dead(SessionError::NonceExhausted);
+        }
+    }
+
+    /// Appends every frame of `msg`: in clear, or boxed one by one under CURVE.
+    #[inline]
+    fn encode_message(&mut self, msg: &Message) {
+        if self.cipher.is_none() {
+            encode_message(&mut self.out, msg, self.framing);
+            return;
+        }
+        let frames = msg.frames();
+        if frames.is_empty() {
+            self.seal(0, &[]);
+            return;
+        }
+        let last = frames.len() - 1;
+        for (i, frame) in frames.iter().enumerate() {
+            let flags = if i == last { 0 } else { BOX_MORE };
+            self.seal(flags, &[frame]);
+        }
+    }
+
     fn deliver(&mut self, msg: Message) {
         // RFC 29 / ZMTP 3.0: a subscription is a message whose first byte is 1 (subscribe)
         // or 0 (cancel), followed by the topic.
@@ -657,7 +917,7 @@ impl Session {
                 // our answers cannot grow our output.
                 self.timers.on_peer_ping(now, ttl_deciseconds);
                 if !self.pong_end.is_some_and(|end| self.out.holds_until(end)) {
-                    put_command(self.out.staging(), b"PONG", &[&context]);
+                    self.put_command(b"PONG", &[&context]);
                     self.pong_end = Some(self.out.end());
                 }
             }
@@ -681,7 +941,9 @@ impl Session {
         if self.minor >= 1 {
             // RFC 37 §"The Publish-Subscribe Pattern": SUBSCRIBE / CANCEL commands.
             let name: &[u8] = if subscribe { b"SUBSCRIBE" } else { b"CANCEL" };
-            put_command(self.out.staging(), name, &[topic]);
+            self.put_command(name, &[topic]);
+        } else if self.cipher.is_some() {
+            self.seal(0, &[&[u8::from(subscribe)], topic]);
         } else {
             // ZMTP 3.0 (RFC 29) and RFC 15 §"Publish-Subscribe": a message frame of
             // 0x01/0x00 then the topic.

@@ -25,6 +25,7 @@ use bytes::{BufMut, BytesMut};
 
 use super::output::{Output, SHARE_MIN};
 use super::{PeerInfo, SessionEvent};
+use crate::codec::Metadata;
 use crate::error::WireRevision;
 use crate::{Message, SessionError, SocketType};
 
@@ -52,6 +53,10 @@ impl RawSession {
             // A raw peer speaks no ZMTP; the field has no "none", and nothing reads it for a
             // raw connection.
             revision: WireRevision::Zmtp3 { minor: 0 },
+            user_id: None,
+            properties: Metadata::new(),
+            // No security: a raw peer is taken as it comes, as libzmq's STREAM does.
+            mechanism: "NULL",
         }));
         if notify {
             events.push_back(SessionEvent::Message(Message::single(Vec::new())));

@@ -1,0 +1,152 @@
+//! The ZAP client (RFC 27) of a context: carries handshakes' [`ZapRequest`]s to the handler
+//! bound at `inproc://zeromq.zap.01` and their replies back, without ever blocking a reactor.
+//!
+//! One per context, made on the first request: an internal DEALER socket connected to the
+//! handler over inproc, and a thread that waits for replies. A connection whose handshake
+//! asks ZAP sends its request with a non-blocking send (SNDHWM 0: never full), registers a
+//! [`ZapSlot`] and goes on; the reply lands in the slot and fires the connection's signal,
+//! which wakes the reactor to resume that handshake. Other connections never wait.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use ferrozmq_proto::mechanism::{ZapReply, ZapRequest, ZAP_ENDPOINT};
+use parking_lot::Mutex;
+
+use super::core::SocketCore;
+use super::pipe::Signal;
+use super::wait::Wait;
+use crate::context::ContextInner;
+use crate::{Message, SocketOption, SocketType};
+
+/// Where a connection finds its ZAP reply once the handler answered.
+#[derive(Debug, Default)]
+pub(crate) struct ZapSlot {
+    reply: Mutex<Option<ZapReply>>,
+}
+
+impl ZapSlot {
+    /// Puts a reply in the slot.
+    pub(crate) fn put(&self, reply: ZapReply) {
+        *self.reply.lock() = Some(reply);
+    }
+
+    /// The reply, if it came.
+    pub(crate) fn take(&self) -> Option<ZapReply> {
+        self.reply.lock().take()
+    }
+}
+
+/// A context's ZAP client.
+pub(crate) struct ZapClient {
+    socket: Arc<SocketCore>,
+    /// The id of the handler socket this client is connected to.
+    handler: u64,
+    next_id: AtomicU64,
+    pending: Mutex<HashMap<Bytes, (Arc<ZapSlot>, Signal)>>,
+}
+
+impl std::fmt::Debug for ZapClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZapClient").finish_non_exhaustive()
+    }
+}
+
+impl ZapClient {
+    /// Makes the context's client: its DEALER, connected to the handler, and its reply thread.
+    pub(crate) fn start(ctx: &Arc<ContextInner>, handler: u64) -> Option<Arc<ZapClient>> {
+        let socket = ctx.internal_socket(SocketType::Dealer);
+        for option in [
+            SocketOption::SndHwm(0),
+            SocketOption::RcvHwm(0),
+            SocketOption::Linger(Some(std::time::Duration::ZERO)),
+        ] {
+            socket.set_option(option).ok()?;
+        }
+        super::connect_inproc(&socket, ZAP_ENDPOINT.trim_start_matches("inproc://"));
+        let client = Arc::new(ZapClient {
+            socket,
+            handler,
+            next_id: AtomicU64::new(1),
+            pending: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&client);
+        let ctx = Arc::downgrade(ctx);
+        let socket = client.socket.clone();
+        std::thread::Builder::new()
+            .name("ferrozmq-zap".into())
+            .spawn(move || receive_replies(&socket, &weak, &ctx))
+            .ok()?;
+        Some(client)
+    }
+
+    /// The handler socket's id.
+    pub(crate) fn handler(&self) -> u64 {
+        self.handler
+    }
+
+    /// Closes the client (its handler went away); requests still waiting are refused.
+    pub(crate) fn close(&self) {
+        self.socket.close();
+        for (_, (slot, signal)) in self.pending.lock().drain() {
+            slot.put(ZapReply::new(500, "ZAP handler went away"));
+            signal.notify();
+        }
+    }
+
+    /// Sends `request`; `signal` fires when its reply is in the returned slot. `None` if it
+    /// could not be sent (the context is closing).
+    pub(crate) fn ask(&self, request: &ZapRequest, signal: Signal) -> Option<Arc<ZapSlot>> {
+        let id = Bytes::from(self.next_id.fetch_add(1, Ordering::Relaxed).to_string());
+        let slot = Arc::new(ZapSlot::default());
+        self.pending
+            .lock()
+            .insert(id.clone(), (slot.clone(), signal));
+        // RFC 27: the request starts with an empty delimiter frame (the handler is a REP or
+        // a ROUTER that answers like one).
+        let mut frames = vec![Bytes::new()];
+        frames.extend(request.to_frames(&id));
+        if self.socket.send(Message::from(frames), Wait::No).is_err() {
+            self.pending.lock().remove(&id);
+            return None;
+        }
+        Some(slot)
+    }
+
+    fn complete(&self, msg: &Message) {
+        let frames: Vec<Bytes> = msg.frames().iter().map(|f| f.to_bytes()).collect();
+        let Some((first, rest)) = frames.split_first() else {
+            return;
+        };
+        if !first.is_empty() {
+            return;
+        }
+        let Some(id) = rest.get(1) else {
+            return;
+        };
+        let Some((slot, signal)) = self.pending.lock().remove(id) else {
+            return;
+        };
+        // A reply that breaks RFC 27 refuses the peer: as libzmq, a broken handler
+        // lets nobody in.
+        let reply = ZapReply::from_frames(rest, id)
+            .unwrap_or_else(|e| ZapReply::new(500, format!("invalid ZAP reply: {e}")));
+        slot.put(reply);
+        signal.notify();
+    }
+}
+
+/// The reply thread: runs until the context closes the client's socket.
+fn receive_replies(socket: &Arc<SocketCore>, client: &Weak<ZapClient>, ctx: &Weak<ContextInner>) {
+    while let Ok(msg) = socket.recv(Wait::Forever) {
+        match client.upgrade() {
+            Some(client) => client.complete(&msg),
+            None => break,
+        }
+    }
+    if let (Some(ctx), Some(client)) = (ctx.upgrade(), client.upgrade()) {
+        ctx.drop_zap_client(client.handler);
+    }
+}
