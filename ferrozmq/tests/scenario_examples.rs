@@ -1,5 +1,7 @@
-//! Every example in `examples/`, run through its own `run` function (each example file is
-//! compiled in here as a module), with the outcome it claims asserted. The graceful-shutdown
+//! The scenario examples of issue 11 (two endpoints, async ROUTER, ipc service, fork-join,
+//! first reply, graceful shutdown, STREAM echo, proxies, async executors), each run through
+//! its own `run` function (the example file is compiled in here as a module), with the
+//! outcome it claims asserted; `examples.rs` runs the smaller examples. The graceful-shutdown
 //! example also runs as a child process that gets a real SIGTERM.
 //!
 //! Waits are on observable events (a reply, a line of output, a process exit); time-outs are
