@@ -9,6 +9,7 @@
 //! cargo run --release -p ferrozmq-bench -- --only tcp-16,lat-tcp --libs ferrozmq,libzmq
 //! ```
 
+mod echo;
 mod json;
 mod libs;
 mod orchestrate;

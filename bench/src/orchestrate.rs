@@ -90,6 +90,7 @@ pub(crate) fn lib_name(lib: Lib) -> &'static str {
         Lib::Zeromq => "zeromq",
         Lib::Rzmq => "rzmq",
         Lib::Raw => "raw",
+        Lib::RawTokio => "raw-tokio",
     }
 }
 
@@ -140,6 +141,7 @@ fn run_processes(s: &Scenario, lib: Lib) -> Result<Run> {
         size,
         count: s.count_for(lib),
         threads: 1,
+        clients: 1,
     };
     match s.kind {
         Kind::Thr {
@@ -179,6 +181,32 @@ fn run_processes(s: &Scenario, lib: Lib) -> Result<Run> {
             Ok(Run::of(line, vec![echoed]))
         }
         Kind::PubSub { subscribers, size } => pub_sub(lib, s.count, subscribers, size, deadline),
+        Kind::Echo {
+            clients,
+            depth,
+            size,
+        } => {
+            let mut server = Worker::start(&Job {
+                clients,
+                ..job(Role::EchoServer, Transport::Tcp, size)
+            })?;
+            let ep = server.endpoint(deadline)?;
+            let load = Worker::start(&Job {
+                lib: Lib::Raw,
+                endpoint: Some(ep),
+                threads: depth,
+                clients,
+                ..job(Role::EchoClients, Transport::Tcp, size)
+            })?;
+            let figures = load.result(deadline);
+            server.close_stdin();
+            let served = server.result(deadline)?;
+            // The CPU figure is the server's alone: the clients are the same for every server.
+            Ok(Run {
+                figures: figures?,
+                processes: vec![served],
+            })
+        }
         Kind::Handshakes => {
             let line = Worker::start(&job(Role::CurveHandshakes, Transport::TcpCurve, 0))?
                 .result(deadline)?;
@@ -241,6 +269,7 @@ fn pub_sub(
         size,
         count,
         threads: 1,
+        clients: 1,
     };
     let mut publisher = Worker::start(&job(Role::Pub, None))?;
     let ep = publisher.endpoint(deadline)?;

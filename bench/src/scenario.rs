@@ -4,7 +4,14 @@
 use crate::worker::{Lib, Transport};
 
 /// The libraries in table order; ratios are taken to [`Lib::Libzmq`].
-pub(crate) const LIBS: [Lib; 5] = [Lib::Ferrozmq, Lib::Libzmq, Lib::Zeromq, Lib::Rzmq, Lib::Raw];
+pub(crate) const LIBS: [Lib; 6] = [
+    Lib::Ferrozmq,
+    Lib::Libzmq,
+    Lib::Zeromq,
+    Lib::Rzmq,
+    Lib::Raw,
+    Lib::RawTokio,
+];
 
 /// What a scenario runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +29,13 @@ pub(crate) enum Kind {
     SharedPush { threads: usize, size: usize },
     /// RSS growth of a ROUTER while `connections` idle tcp peers are connected.
     Rss { connections: u64 },
+    /// A raw echo server (STREAM, or the raw mio and tokio servers) and `clients` plain tcp
+    /// clients with `depth` messages of `size` bytes in flight each (see `echo.rs`).
+    Echo {
+        clients: usize,
+        depth: usize,
+        size: usize,
+    },
     /// CURVE handshakes a server completes per second (clients connecting one after another).
     Handshakes,
 }
@@ -81,6 +95,24 @@ const CPU_MSG: Metric = Metric {
     unit: "CPU ns/msg",
     lower_is_better: true,
 };
+/// Echoes completed per second, over all clients.
+const ECHOES: Metric = Metric {
+    key: "echoes_per_sec",
+    unit: "echoes/s",
+    lower_is_better: false,
+};
+/// The echo round trip's 99th percentile, as the client sees it.
+const P99_RT: Metric = Metric {
+    key: "p99_rt_us",
+    unit: "µs p99 round trip",
+    lower_is_better: true,
+};
+/// CPU time (user + system) of the echo server's process per echo.
+const CPU_ECHO: Metric = Metric {
+    key: "cpu_ns_per_echo",
+    unit: "server CPU ns/echo",
+    lower_is_better: true,
+};
 /// CPU time (user + system) of both processes per round trip.
 const CPU_RT: Metric = Metric {
     key: "cpu_us_per_rt",
@@ -99,6 +131,7 @@ impl Scenario {
             | Kind::SharedPush { .. } => &[MSGS, CPU_MSG],
             Kind::Lat { .. } => &[P50, P99, CPU_RT],
             Kind::Rss { .. } => &[PER_CONN],
+            Kind::Echo { .. } => &[ECHOES, P99_RT, CPU_ECHO],
             Kind::Handshakes => &[HANDSHAKES],
         }
     }
@@ -117,6 +150,8 @@ impl Scenario {
                 (CPU_MSG, per(self.count_for(lib) * subscribers as u64))
             }
             Kind::Lat { .. } => (CPU_RT, per(self.count_for(lib)) / 1000.0),
+            // Only the server reports its CPU time (the clients are the same for all).
+            Kind::Echo { .. } => (CPU_ECHO, per(self.count_for(lib))),
             Kind::Rss { .. } | Kind::Handshakes => return None,
         };
         // Three significant decimals are more than the runs agree on.
@@ -138,6 +173,11 @@ impl Scenario {
     /// Why `lib` cannot run this scenario, if it cannot.
     pub(crate) fn not_applicable(&self, lib: Lib) -> Option<&'static str> {
         match (self.kind, lib) {
+            (Kind::Echo { .. }, Lib::Zeromq | Lib::Rzmq) => {
+                Some("no STREAM socket: it cannot talk to raw tcp peers")
+            }
+            (Kind::Echo { .. }, _) => None,
+            (_, Lib::RawTokio) => Some("the tokio server plays only the echo scenario"),
             (
                 Kind::Thr {
                     transport: Transport::Inproc,
@@ -199,6 +239,16 @@ pub(crate) fn all() -> Vec<Scenario> {
         id,
         title,
         kind: Kind::Thr { transport, size },
+        count,
+    };
+    let echo = |id, title, clients, depth, size, count| Scenario {
+        id,
+        title,
+        kind: Kind::Echo {
+            clients,
+            depth,
+            size,
+        },
         count,
     };
     vec![
@@ -342,6 +392,38 @@ pub(crate) fn all() -> Vec<Scenario> {
             kind: Kind::Rss { connections: 5000 },
             count: 5000,
         },
+        echo(
+            "echo-1000-64",
+            "echo 1,000 tcp clients 64 B",
+            1000,
+            1,
+            64,
+            200_000,
+        ),
+        echo(
+            "echo-1000-4k",
+            "echo 1,000 tcp clients 4 KiB",
+            1000,
+            1,
+            4096,
+            100_000,
+        ),
+        echo(
+            "echo-100p-64",
+            "echo 100 tcp clients x16 pipelined 64 B",
+            100,
+            16,
+            64,
+            400_000,
+        ),
+        echo(
+            "echo-100p-4k",
+            "echo 100 tcp clients x16 pipelined 4 KiB",
+            100,
+            16,
+            4096,
+            200_000,
+        ),
     ]
 }
 
@@ -388,6 +470,13 @@ pub(crate) fn targets() -> Vec<Target> {
         metric,
         versus: (Lib::Zeromq, scenario),
         bound: Bound::AtMost(1.0),
+    };
+    let vs_raw_mio = |text, scenario| Target {
+        text,
+        scenario,
+        metric: "echoes_per_sec",
+        versus: (Lib::Raw, scenario),
+        bound: Bound::AtLeast(0.8),
     };
     vec![
         vs_libzmq(
@@ -499,6 +588,26 @@ pub(crate) fn targets() -> Vec<Target> {
             "rss-5000",
             "bytes_per_conn",
             Bound::AtMost(0.2),
+        ),
+        vs_libzmq(
+            "echo 1,000 tcp clients 64 B: echoes/s ≥ 1.5× libzmq STREAM",
+            "echo-1000-64",
+            "echoes_per_sec",
+            Bound::AtLeast(1.5),
+        ),
+        vs_raw_mio(
+            "echo 1,000 tcp clients 64 B: echoes/s ≥ 0.8× a raw mio server",
+            "echo-1000-64",
+        ),
+        vs_libzmq(
+            "echo 100 pipelining tcp clients 64 B: echoes/s ≥ 1.5× libzmq STREAM",
+            "echo-100p-64",
+            "echoes_per_sec",
+            Bound::AtLeast(1.5),
+        ),
+        vs_raw_mio(
+            "echo 100 pipelining tcp clients 64 B: echoes/s ≥ 0.8× a raw mio server",
+            "echo-100p-64",
         ),
         Target {
             text: "one PUSH shared by 4 threads ≥ 1× one thread",

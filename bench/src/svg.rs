@@ -204,6 +204,7 @@ fn color(lib: Lib) -> &'static str {
         Lib::Zeromq => "#1971c2",
         Lib::Rzmq => "#2f9e44",
         Lib::Raw => "#adb5bd",
+        Lib::RawTokio => "#ced4da",
     }
 }
 

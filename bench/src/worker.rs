@@ -48,9 +48,13 @@ pub(crate) struct Job {
     /// Messages, round trips, or connections (router-hold, connect-many).
     #[arg(long)]
     pub(crate) count: u64,
-    /// Sending threads sharing one socket (thr-send).
+    /// Sending threads sharing one socket (thr-send); messages in flight per client
+    /// (echo-clients).
     #[arg(long, default_value_t = 1)]
     pub(crate) threads: usize,
+    /// Client connections (echo-clients; echo-server raises its open-file limit for them).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) clients: usize,
 }
 
 /// The implementations compared.
@@ -60,7 +64,10 @@ pub(crate) enum Lib {
     Libzmq,
     Zeromq,
     Rzmq,
+    /// The raw-socket baselines; in the echo scenario, the mio echo server.
     Raw,
+    /// The tokio echo server of the echo scenario (it plays no other role).
+    RawTokio,
 }
 
 /// One side of a scenario.
@@ -85,6 +92,10 @@ pub(crate) enum Role {
     RouterHold,
     /// Open `count` raw tcp connections with a ZMTP NULL handshake and hold them.
     ConnectMany,
+    /// Bind a raw-byte echo server (STREAM, or the mio and tokio servers) until stdin closes.
+    EchoServer,
+    /// Connect `clients` plain tcp clients and time `count` echoes (see `echo.rs`).
+    EchoClients,
     /// New CURVE connections completed per second by one server (one process).
     CurveHandshakes,
 }
@@ -118,6 +129,8 @@ impl Job {
             self.count.to_string(),
             "--threads".to_owned(),
             self.threads.to_string(),
+            "--clients".to_owned(),
+            self.clients.to_string(),
         ];
         if let Some(ep) = &self.endpoint {
             args.extend(["--endpoint".to_owned(), ep.clone()]);
@@ -193,16 +206,22 @@ pub(crate) fn run(job: &Job) -> Result<()> {
         // Room for the connections plus the process's own files.
         ensure_open_files(job.count + 256)?;
     }
-    let result = match job.lib {
+    let result = match (job.role, job.lib) {
         // Only ferrozmq's worker sets CURVE up (see scenario::not_applicable).
         _ if job.transport == Transport::TcpCurve && job.lib != Lib::Ferrozmq => {
             Err(unsupported(job))
         }
-        Lib::Ferrozmq => crate::libs::ferro::run(job),
-        Lib::Libzmq => crate::libs::libzmq::run(job),
-        Lib::Zeromq => crate::libs::zeromq_rs::run(job),
-        Lib::Rzmq => crate::libs::rzmq_rs::run(job),
-        Lib::Raw => crate::libs::raw::run(job),
+        (Role::EchoClients, _) => crate::echo::clients(job),
+        (Role::EchoServer, Lib::Ferrozmq) => crate::libs::ferro::stream_echo(job),
+        (Role::EchoServer, Lib::Libzmq) => crate::libs::libzmq::stream_echo(job),
+        (Role::EchoServer, Lib::Raw) => crate::echo::mio_server(job),
+        (Role::EchoServer, Lib::RawTokio) => crate::echo::tokio_server(job),
+        (Role::EchoServer, _) | (_, Lib::RawTokio) => Err(unsupported(job)),
+        (_, Lib::Ferrozmq) => crate::libs::ferro::run(job),
+        (_, Lib::Libzmq) => crate::libs::libzmq::run(job),
+        (_, Lib::Zeromq) => crate::libs::zeromq_rs::run(job),
+        (_, Lib::Rzmq) => crate::libs::rzmq_rs::run(job),
+        (_, Lib::Raw) => crate::libs::raw::run(job),
     }?;
     let result = match WORK_STARTED.since(process_cpu()) {
         Some(cpu) => result.number("cpu_ns", cpu.as_nanos() as f64),
@@ -611,6 +630,7 @@ mod tests {
             size: 16,
             count: 10,
             threads: 4,
+            clients: 3,
         };
         let mut args = vec!["w".to_owned()];
         args.extend(job.to_args());

@@ -85,7 +85,9 @@ impl Error {
     pub fn errno(&self) -> i32 {
         match self {
             Error::Context(ContextError::Io(e)) => e.raw_os_error().unwrap_or(errno::EINVAL),
-            Error::Endpoint(EndpointError::UnknownTransport(_)) => errno::EPROTONOSUPPORT,
+            Error::Endpoint(
+                EndpointError::UnknownTransport(_) | EndpointError::NotForStream(_),
+            ) => errno::EPROTONOSUPPORT,
             Error::Endpoint(_) => errno::EINVAL,
             Error::Bind(e) => e.errno(),
             Error::Connect(e) => e.errno(),
@@ -120,6 +122,10 @@ pub enum EndpointError {
     /// A host name that does not resolve.
     #[error("cannot resolve host {0:?}")]
     Unresolvable(String),
+    /// A STREAM socket talks to raw byte streams, which only tcp and ipc carry (libzmq's
+    /// STREAM has no inproc either).
+    #[error("a STREAM socket takes tcp:// and ipc:// endpoints, not {0}://")]
+    NotForStream(String),
 }
 
 /// Why a context (its I/O thread) could not be made.
@@ -160,7 +166,9 @@ impl BindError {
     /// libzmq-compatible errno.
     pub fn errno(&self) -> i32 {
         match self {
-            BindError::Endpoint(EndpointError::UnknownTransport(_)) => errno::EPROTONOSUPPORT,
+            BindError::Endpoint(
+                EndpointError::UnknownTransport(_) | EndpointError::NotForStream(_),
+            ) => errno::EPROTONOSUPPORT,
             BindError::Endpoint(_) => errno::EINVAL,
             BindError::AddrInUse(_) => errno::EADDRINUSE,
             BindError::AddrNotAvailable(_) => errno::EADDRNOTAVAIL,
@@ -190,7 +198,9 @@ impl ConnectError {
     /// libzmq-compatible errno.
     pub fn errno(&self) -> i32 {
         match self {
-            ConnectError::Endpoint(EndpointError::UnknownTransport(_)) => errno::EPROTONOSUPPORT,
+            ConnectError::Endpoint(
+                EndpointError::UnknownTransport(_) | EndpointError::NotForStream(_),
+            ) => errno::EPROTONOSUPPORT,
             ConnectError::Endpoint(_) => errno::EINVAL,
             ConnectError::Closed | ConnectError::EngineFailed => errno::ETERM,
         }

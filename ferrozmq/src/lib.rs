@@ -59,6 +59,7 @@ mod monitor;
 mod options;
 mod poller;
 mod proxy;
+pub mod recipes;
 mod socket;
 mod transport;
 

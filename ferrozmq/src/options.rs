@@ -79,6 +79,9 @@ pub struct Options {
     pub router_mandatory: bool,
     /// ROUTER: a new peer with an id in use takes it over instead of being refused.
     pub router_handover: bool,
+    /// STREAM: a connection made or lost is delivered as `[routing id, empty]`
+    /// (ZMQ_STREAM_NOTIFY, on by default as in libzmq).
+    pub stream_notify: bool,
     /// REQ: allow sending a new request before the reply arrived.
     pub req_relaxed: bool,
     /// REQ: prefix requests with an id and drop replies that do not match.
@@ -156,6 +159,7 @@ impl Default for Options {
             tcp_keepalive_cnt: None,
             router_mandatory: false,
             router_handover: false,
+            stream_notify: true,
             req_relaxed: false,
             req_correlate: false,
             connect_routing_id: None,
@@ -267,6 +271,8 @@ pub enum SocketOption {
     RouterMandatory(bool),
     /// ZMQ_ROUTER_HANDOVER.
     RouterHandover(bool),
+    /// ZMQ_STREAM_NOTIFY.
+    StreamNotify(bool),
     /// ZMQ_REQ_RELAXED.
     ReqRelaxed(bool),
     /// ZMQ_REQ_CORRELATE.
@@ -349,6 +355,7 @@ impl SocketOption {
             SocketOption::TcpKeepaliveCnt(_) => "ZMQ_TCP_KEEPALIVE_CNT",
             SocketOption::RouterMandatory(_) => "ZMQ_ROUTER_MANDATORY",
             SocketOption::RouterHandover(_) => "ZMQ_ROUTER_HANDOVER",
+            SocketOption::StreamNotify(_) => "ZMQ_STREAM_NOTIFY",
             SocketOption::ReqRelaxed(_) => "ZMQ_REQ_RELAXED",
             SocketOption::ReqCorrelate(_) => "ZMQ_REQ_CORRELATE",
             SocketOption::ConnectRoutingId(_) => "ZMQ_CONNECT_ROUTING_ID",
@@ -396,6 +403,7 @@ impl SocketOption {
             | SocketOption::RouterHandover(_)
             | SocketOption::ConnectRoutingId(_) => socket_type == Router,
             SocketOption::ReqRelaxed(_) | SocketOption::ReqCorrelate(_) => socket_type == Req,
+            SocketOption::StreamNotify(_) => socket_type == Stream,
             SocketOption::Subscribe(_) | SocketOption::Unsubscribe(_) => {
                 matches!(socket_type, Sub | XSub | XPub)
             }
@@ -445,6 +453,7 @@ impl Options {
             SocketOption::TcpKeepaliveCnt(v) => self.tcp_keepalive_cnt = v,
             SocketOption::RouterMandatory(v) => self.router_mandatory = v,
             SocketOption::RouterHandover(v) => self.router_handover = v,
+            SocketOption::StreamNotify(v) => self.stream_notify = v,
             SocketOption::ReqRelaxed(v) => self.req_relaxed = v,
             SocketOption::ReqCorrelate(v) => self.req_correlate = v,
             SocketOption::ConnectRoutingId(id) => {

@@ -33,11 +33,15 @@ Input and output:
   being a frame as above (text, or 0x<hex> for bytes): xpub prints its subscribers' this
   way, and such a line on xsub's stdin subscribes (0x01 alone: to everything).
 
+  stream: a message is ID<TAB>DATA, ID being the peer's routing id (0x00 and 4 bytes, so
+  printed in hex); a peer that connects or leaves prints ID<TAB> (no data), and the input
+  line ID<TAB> closes that connection once what was sent before it is written.
+
 Ending:
   push, pub, req and rep stop at the end of stdin; every type waits up to --linger for
   queued messages to go out (also to peers not reached yet), and exits 1 saying how many
-  were not delivered when LINGER expires first. pull and sub, and dealer, router, pair, xpub
-  and xsub, which keep receiving after stdin ends, run until --count messages have arrived
+  were not delivered when LINGER expires first. pull and sub, and dealer, router, pair, xpub,
+  xsub and stream, which keep receiving after stdin ends, run until --count messages have arrived
   or --timeout passes without one (with --exit-on-eof: exit 0 once stdin has ended and
   --timeout passed without a message). Ctrl-C closes the socket with its LINGER, flushing
   what was queued (a second Ctrl-C exits at once).

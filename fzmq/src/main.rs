@@ -32,6 +32,7 @@ use socket_cmd::SocketArgs;
 ///   fzmq pull --bind ipc:///tmp/work --count 100
 ///   fzmq router --bind 'tcp://*:5555' -d '|'
 ///   fzmq sub --connect tcp://127.0.0.1:5556 --subscribe weather.
+///   fzmq stream --bind tcp://127.0.0.1:8080 --echo   (a raw tcp echo server)
 ///   fzmq proxy --frontend router:bind:tcp://127.0.0.1:5559 --backend dealer:bind:tcp://127.0.0.1:5560
 ///   fzmq bench
 #[derive(Debug, Parser)]
@@ -79,6 +80,11 @@ enum Command {
     /// XSUB: print incoming messages while sending stdin (a 0x01TOPIC line subscribes).
     #[command(alias = "XSUB", after_long_help = format::FORMAT_HELP)]
     Xsub(SocketArgs),
+    /// STREAM: talk to plain tcp/ipc peers (no ZeroMQ): prints ID<TAB>DATA per read, ID<TAB>
+    /// when a peer connects or leaves; an input line ID<TAB>DATA sends DATA, ID<TAB> closes
+    /// the connection; --echo sends each peer's bytes back.
+    #[command(alias = "STREAM", after_long_help = format::FORMAT_HELP)]
+    Stream(SocketArgs),
     /// Run a proxy between two sockets (zmq_proxy), e.g.
     /// --frontend router:bind:tcp://127.0.0.1:5559 --backend dealer:bind:tcp://127.0.0.1:5560.
     Proxy(proxy_cmd::ProxyArgs),
@@ -110,6 +116,7 @@ const SOCKET_TYPES: &[SocketType] = &[
     SocketType::Sub,
     SocketType::XPub,
     SocketType::XSub,
+    SocketType::Stream,
 ];
 
 /// A bad argument found after parsing (an invalid endpoint, a refused option): exit code 2.
@@ -171,6 +178,7 @@ fn main() {
         Command::Sub(args) => socket(SocketType::Sub, args),
         Command::Xpub(args) => socket(SocketType::XPub, args),
         Command::Xsub(args) => socket(SocketType::XSub, args),
+        Command::Stream(args) => socket(SocketType::Stream, args),
         Command::Proxy(args) => proxy_cmd::run(args),
         Command::ProxyControl(args) => proxy_cmd::control(args),
         Command::Bench(args) => bench::run(args),

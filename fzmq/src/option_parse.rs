@@ -49,6 +49,7 @@ const OPTIONS: &[(&str, Kind)] = &[
     ("TCP_KEEPALIVE_CNT", Kind::MsOrMinusOne),
     ("ROUTER_MANDATORY", Kind::Flag),
     ("ROUTER_HANDOVER", Kind::Flag),
+    ("STREAM_NOTIFY", Kind::Flag),
     ("REQ_RELAXED", Kind::Flag),
     ("REQ_CORRELATE", Kind::Flag),
     ("CONNECT_ROUTING_ID", Kind::Bytes),
@@ -136,6 +137,7 @@ pub(crate) fn parse_option(s: &str) -> Result<SocketOption, String> {
         ),
         "ROUTER_MANDATORY" => SocketOption::RouterMandatory(flag()?),
         "ROUTER_HANDOVER" => SocketOption::RouterHandover(flag()?),
+        "STREAM_NOTIFY" => SocketOption::StreamNotify(flag()?),
         "REQ_RELAXED" => SocketOption::ReqRelaxed(flag()?),
         "REQ_CORRELATE" => SocketOption::ReqCorrelate(flag()?),
         "CONNECT_ROUTING_ID" => SocketOption::ConnectRoutingId(Some(bytes())),
@@ -228,7 +230,11 @@ mod tests {
         );
         assert_eq!(
             parse_option("router_mandatory=true"),
-            Ok(SocketOption::RouterMandatory(true))
+            Ok(SocketOption::RouterMandatory(true)),
+        );
+        assert_eq!(
+            parse_option("ZMQ_STREAM_NOTIFY=0"),
+            Ok(SocketOption::StreamNotify(false))
         );
     }
 

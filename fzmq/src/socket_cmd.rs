@@ -56,7 +56,7 @@ pub(crate) struct SocketArgs {
     hex: bool,
 
     /// Send every received message back unchanged, and print it (stdin is not read).
-    /// For rep, router, dealer and pair.
+    /// For rep, router, dealer, pair and stream (which echoes each peer's bytes).
     #[arg(short, long)]
     echo: bool,
 
@@ -80,7 +80,7 @@ pub(crate) struct SocketArgs {
     nul: bool,
 
     /// Exit once stdin has ended and --timeout has passed without a message (exit 0), or
-    /// at once without --timeout. For dealer, router, pair, xpub and xsub.
+    /// at once without --timeout. For dealer, router, pair, xpub, xsub and stream.
     #[arg(long)]
     exit_on_eof: bool,
 
@@ -224,7 +224,8 @@ impl Role {
             | SocketType::Router
             | SocketType::Pair
             | SocketType::XPub
-            | SocketType::XSub => Role::Duplex,
+            | SocketType::XSub
+            | SocketType::Stream => Role::Duplex,
             _ => return None,
         })
     }
@@ -324,6 +325,12 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
         }
         return Err(e);
     }
+    if socket_type == SocketType::Stream && !args.echo && !args.hex {
+        eprintln!(
+            "note: a stream prints ID<TAB>DATA (ID<TAB> for a peer that connects or leaves); \
+             write ID<TAB>DATA to send, ID<TAB> to close, e.g. 0x0080000001<TAB>hello"
+        );
+    }
     if socket_type == SocketType::Router && !args.echo && !args.hex {
         eprintln!(
             "note: a router needs a routing-id frame before the body: write ID, TAB (or the \
@@ -350,6 +357,7 @@ pub(crate) fn run(socket_type: SocketType, args: SocketArgs) -> Result<()> {
         linger: args.options.linger,
         exit_on_eof: args.exit_on_eof,
         stdin_ended: Arc::new(AtomicBool::new(false)),
+        raw: socket_type == SocketType::Stream,
     };
     session.handle_ctrl_c();
     if let Some(n) = wait_subscribers {
@@ -452,6 +460,8 @@ struct Session {
     exit_on_eof: bool,
     /// Set by the stdin thread at end of input (`--exit-on-eof`).
     stdin_ended: Arc<AtomicBool>,
+    /// A STREAM socket: `[id, empty]` is a connection made or lost, not data.
+    raw: bool,
 }
 
 /// Lines of stdin that could not be sent (bad hex): reported as they come, and the exit
@@ -537,13 +547,25 @@ impl Session {
         input.result()
     }
 
-    /// --echo: print each message and send it back unchanged.
+    /// --echo: print each message and send it back unchanged. A stream echoes each peer's
+    /// bytes only: a notification (`[id, empty]`) is printed, not sent back (that would
+    /// close the connection), and a peer gone before its echo is no error.
     fn echo(&self) -> Result<()> {
         let mut echoed = 0;
         while !self.reached(echoed) {
             let msg = self.recv()?;
             self.print(&msg)?;
-            self.send(msg)?;
+            if self.raw {
+                if msg.frames().get(1).is_none_or(|data| data.is_empty()) {
+                    continue;
+                }
+                match self.socket.send_timeout(msg, self.timeout) {
+                    Err(e) if e.kind() == SendErrorKind::HostUnreachable => {}
+                    other => other.map_err(|e| send_error(e.kind(), self.timeout))?,
+                }
+            } else {
+                self.send(msg)?;
+            }
             echoed += 1;
         }
         Ok(())

@@ -1158,6 +1158,68 @@ fn an_os_error_is_printed_once() {
     assert_eq!(out.stderr.matches("(os error").count(), 1, "{out:#?}");
 }
 
+/// Connects a plain tcp client to `fzmq stream` listening at `ep` (`tcp://HOST:PORT`).
+fn raw_client(ep: &str) -> std::net::TcpStream {
+    let c = std::net::TcpStream::connect(ep.trim_start_matches("tcp://")).expect("connect");
+    c.set_read_timeout(Some(DEADLINE)).expect("read timeout");
+    c
+}
+
+#[test]
+fn stream_echo_sends_each_raw_peer_its_bytes_back() {
+    use std::io::Read;
+    let mut stream = Fzmq::start(&["stream", "--bind", "tcp://127.0.0.1:*", "--echo"], None);
+    let ep = stream.listening_on();
+    let mut a = raw_client(&ep);
+    let mut b = raw_client(&ep);
+    a.write_all(b"hello from a").unwrap();
+    b.write_all(b"and from b").unwrap();
+    let mut got = [0u8; 12];
+    a.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello from a");
+    let mut got = [0u8; 10];
+    b.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"and from b");
+    let _ = stream.child.kill();
+}
+
+#[test]
+fn stream_prints_id_tab_data_and_closes_on_id_tab() {
+    use std::io::Read;
+    let mut stream = Fzmq::start(&["stream", "--bind", "tcp://127.0.0.1:*"], None);
+    let ep = stream.listening_on();
+    let mut c = raw_client(&ep);
+    // A new connection: `ID<TAB>` with no data.
+    let connected = stream.next_stdout_line();
+    let id = connected
+        .strip_suffix("\t\n")
+        .unwrap_or_else(|| panic!("not ID<TAB>: {connected:?}"))
+        .to_owned();
+    assert!(id.starts_with("0x00") && id.len() == 12, "{id}");
+    c.write_all(b"hi").unwrap();
+    assert_eq!(stream.next_stdout_line(), format!("{id}\thi\n"));
+    stream.write_stdin(&format!("{id}\tworld\n{id}\t\n"));
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"world", "the data, then the close");
+    let _ = stream.child.kill();
+}
+
+#[test]
+fn stream_hex_prints_both_frames_in_hex() {
+    let mut stream = Fzmq::start(&["stream", "--bind", "tcp://127.0.0.1:*", "--hex"], None);
+    let ep = stream.listening_on();
+    let mut c = raw_client(&ep);
+    let connected = stream.next_stdout_line();
+    let id = connected.strip_suffix("\t\n").expect("ID<TAB>").to_owned();
+    assert_eq!(id.len(), 10, "5 bytes in hex: {id}");
+    c.write_all(b"\x01\xff").unwrap();
+    assert_eq!(stream.next_stdout_line(), format!("{id}\t01ff\n"));
+    drop(c);
+    assert_eq!(stream.next_stdout_line(), format!("{id}\t\n"), "gone");
+    let _ = stream.child.kill();
+}
+
 /// `fzmq keygen` output as (public, secret).
 fn keygen() -> (String, String) {
     let out = run(&["keygen"]);

@@ -35,5 +35,5 @@ pub use mechanism::{
     CurveKeyPair, CurvePublicKey, CurveSecretKey, SecretBytes, ZapReply, ZapRequest,
 };
 pub use message::Message;
-pub use session::{PeerInfo, Session, SessionConfig, SessionEvent};
+pub use session::{PeerInfo, RawSession, Session, SessionConfig, SessionEvent};
 pub use socket_type::{Capabilities, Routing, SocketType, Subscriptions};

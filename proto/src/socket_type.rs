@@ -30,6 +30,10 @@ pub enum SocketType {
     XPub,
     /// Raw subscriber that sends subscriptions as messages (RFC 29).
     XSub,
+    /// Raw TCP/IPC peers that do not speak ZMTP (libzmq's `ZMQ_STREAM`): no greeting, no
+    /// framing; each message is `[routing id, data]`. Not a ZMTP type: it never appears in a
+    /// greeting and only talks to peers of its own kind (raw byte streams).
+    Stream,
 }
 
 impl SocketType {
@@ -47,6 +51,7 @@ impl SocketType {
             SocketType::Push => "PUSH",
             SocketType::XPub => "XPUB",
             SocketType::XSub => "XSUB",
+            SocketType::Stream => "STREAM",
         }
     }
 
@@ -65,6 +70,7 @@ impl SocketType {
             b"PUSH" => SocketType::Push,
             b"XPUB" => SocketType::XPub,
             b"XSUB" => SocketType::XSub,
+            b"STREAM" => SocketType::Stream,
             _ => return None,
         })
     }
@@ -86,12 +92,15 @@ impl SocketType {
             Push => 8,
             XPub => 9,
             XSub => 10,
+            // libzmq's ZMQ_STREAM number; it never goes on the wire.
+            Stream => 11,
         }
     }
 
     /// The socket type of a ZMTP 2.0 socket-type byte, if it is one.
     pub fn from_zmtp2_number(number: u8) -> Option<SocketType> {
         use SocketType::*;
+        // STREAM is left out: it never speaks ZMTP, so no greeting names it.
         [
             Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub,
         ]
@@ -114,6 +123,8 @@ impl SocketType {
                 | (Pull, Push)
                 | (Pub | XPub, Sub | XSub)
                 | (Sub | XSub, Pub | XPub)
+                // A raw connection's peer is a raw byte stream, which STREAM models as itself.
+                | (Stream, Stream)
         )
     }
 
@@ -145,6 +156,8 @@ impl SocketType {
             // RFC 30: a pipeline goes one way.
             Push => (true, false, RoundRobin, Subscriptions::None, false, true),
             Pull => (false, true, Routing::None, Subscriptions::None, true, false),
+            // libzmq's ZMQ_STREAM: addressed by routing id as ROUTER, over raw connections.
+            Stream => (true, true, ByRoutingId, Subscriptions::None, false, false),
         };
         Capabilities {
             can_send,
@@ -155,6 +168,7 @@ impl SocketType {
             lockstep: matches!(self, Req | Rep),
             conflates_incoming: conflate_in,
             conflates_outgoing: conflate_out,
+            raw: matches!(self, Stream),
         }
     }
 }
@@ -185,6 +199,9 @@ pub struct Capabilities {
     /// ZMQ_CONFLATE applies to the outgoing queues. Never a subscriber's: they carry its
     /// subscriptions, which must all arrive.
     pub conflates_outgoing: bool,
+    /// Connections carry raw bytes, not ZMTP (STREAM): no greeting, no framing; the engine
+    /// runs a [`crate::session::RawSession`] instead of a [`crate::Session`].
+    pub raw: bool,
 }
 
 /// Where a sent message goes.
@@ -203,7 +220,7 @@ pub enum Routing {
     Upstream,
     /// Back to the peer of the request being answered (REP).
     ToRequester,
-    /// To the peer named by the first frame (ROUTER).
+    /// To the peer named by the first frame (ROUTER, STREAM).
     ByRoutingId,
 }
 
@@ -234,7 +251,7 @@ impl std::str::FromStr for SocketType {
 
 /// A socket type name that is not one of ZeroMQ's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unknown socket type (expected one of pair, pub, sub, req, rep, dealer, router, pull, push, xpub, xsub)")]
+#[error("unknown socket type (expected one of pair, pub, sub, req, rep, dealer, router, pull, push, xpub, xsub, stream)")]
 pub struct UnknownSocketType;
 
 #[cfg(test)]
@@ -245,7 +262,7 @@ mod tests {
     fn compatibility_is_symmetric_and_strict() {
         use SocketType::*;
         let all = [
-            Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub,
+            Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub, Stream,
         ];
         for a in all {
             for b in all {
@@ -255,9 +272,14 @@ mod tests {
         }
         for (n, t) in all.into_iter().enumerate() {
             assert_eq!(usize::from(t.zmtp2_number()), n, "{t}");
-            assert_eq!(SocketType::from_zmtp2_number(n as u8), Some(t));
+            let expected = (t != Stream).then_some(t);
+            assert_eq!(SocketType::from_zmtp2_number(n as u8), expected);
         }
         assert_eq!(SocketType::from_zmtp2_number(11), None);
+        // STREAM talks only to raw peers, never to a ZMTP type.
+        for t in all.into_iter().filter(|t| *t != Stream) {
+            assert!(!Stream.is_compatible(t), "{t}");
+        }
         assert!(Req.is_compatible(Router));
         assert!(!Req.is_compatible(Req));
         assert!(!Push.is_compatible(Push));
@@ -268,7 +290,7 @@ mod tests {
     fn capabilities_agree_with_compatibility() {
         use SocketType::*;
         let all = [
-            Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub,
+            Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub, Stream,
         ];
         for a in all {
             let caps = a.capabilities();
@@ -287,5 +309,7 @@ mod tests {
         assert_eq!(Pub.capabilities().subscriptions, Subscriptions::Publisher);
         assert!(!Push.capabilities().can_recv);
         assert!(Router.sends_identity() && !Rep.sends_identity());
+        assert!(Stream.capabilities().raw && !Router.capabilities().raw);
+        assert!(!Stream.sends_identity());
     }
 }

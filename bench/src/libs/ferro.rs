@@ -103,7 +103,7 @@ fn play(ctx: &Context, job: &Job) -> Result<Line> {
             let _router = bind(ctx, SocketType::Router, job)?;
             worker::hold_connections(count)
         }
-        Role::ConnectMany => Err(worker::unsupported(job)),
+        Role::ConnectMany | Role::EchoServer | Role::EchoClients => Err(worker::unsupported(job)),
         Role::CurveHandshakes => curve_handshakes(ctx, count),
     }
 }
@@ -207,4 +207,27 @@ fn set_nodrop(publisher: &Socket) -> Result<()> {
 fn subscribe_all(sub: &Socket) -> Result<()> {
     sub.set_option(ferrozmq::SocketOption::Subscribe(Bytes::new()))?;
     Ok(())
+}
+
+/// The echo scenario's server: a STREAM socket sending every client's bytes back, until the
+/// orchestrator closes stdin (which closes the socket). Receives in batches; a notification
+/// (`[id, empty]`) is not echoed, and a client gone before its echo is skipped.
+pub(crate) fn stream_echo(job: &Job) -> Result<Line> {
+    worker::ensure_open_files(job.clients as u64 + 256)?;
+    let ctx = Context::new();
+    let stream = ctx.socket(SocketType::Stream);
+    worker::announce(&stream.bind("tcp://127.0.0.1:*")?);
+    let closer = stream.clone();
+    crate::echo::stop_signal(move || closer.close());
+    worker::work_starts();
+    let mut batch = Vec::new();
+    while stream.recv_many(&mut batch, 256).is_ok() {
+        for msg in batch.drain(..) {
+            if msg.frames().get(1).is_some_and(|data| !data.is_empty()) {
+                let _ = stream.send(msg);
+            }
+        }
+    }
+    ctx.terminate();
+    Ok(Line::new())
 }

@@ -93,7 +93,9 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
             let _router = bind(&ctx, zmq::ROUTER, job)?;
             worker::hold_connections(count)
         }
-        Role::ConnectMany | Role::CurveHandshakes => Err(worker::unsupported(job)),
+        Role::ConnectMany | Role::CurveHandshakes | Role::EchoServer | Role::EchoClients => {
+            Err(worker::unsupported(job))
+        }
     }
 }
 
@@ -145,4 +147,35 @@ fn set_xpub_nodrop(socket: &mut zmq::Socket) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The echo scenario's server: libzmq's STREAM socket sending every client's bytes back
+/// until the orchestrator closes stdin (checked every 100 ms: a libzmq socket cannot be
+/// closed from another thread). A notification (`[id, empty]`) is not echoed.
+pub(crate) fn stream_echo(job: &Job) -> Result<Line> {
+    worker::ensure_open_files(job.clients as u64 + 256)?;
+    let ctx = zmq::Context::new();
+    let socket = ctx.socket(zmq::STREAM)?;
+    socket.set_rcvtimeo(100)?;
+    worker::announce(&bind_any_port(&socket, job)?);
+    let stop = crate::echo::stop_signal(|| {});
+    worker::work_starts();
+    let (mut id, mut data) = (zmq::Message::new(), zmq::Message::new());
+    while !stop.load(std::sync::atomic::Ordering::Acquire) {
+        match socket.recv(&mut id, 0) {
+            Ok(()) => {}
+            Err(zmq::Error::EAGAIN) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        socket.recv(&mut data, 0).context("recv data")?;
+        if data.is_empty() {
+            continue;
+        }
+        // A client gone meanwhile refuses its id (EHOSTUNREACH): skip its data then.
+        if socket.send(&id[..], zmq::SNDMORE).is_ok() {
+            let echo = std::mem::replace(&mut data, zmq::Message::new());
+            socket.send(echo, 0).context("send data")?;
+        }
+    }
+    Ok(Line::new())
 }

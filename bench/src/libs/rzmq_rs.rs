@@ -138,7 +138,9 @@ fn play(rt: &tokio::runtime::Runtime, ctx: &Context, job: &Job) -> Result<Line> 
             })?;
             worker::hold_connections(count)
         }
-        Role::ConnectMany | Role::CurveHandshakes => Err(worker::unsupported(job)),
+        Role::ConnectMany | Role::CurveHandshakes | Role::EchoServer | Role::EchoClients => {
+            Err(worker::unsupported(job))
+        }
     }
 }
 

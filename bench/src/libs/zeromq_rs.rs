@@ -49,7 +49,9 @@ pub(crate) fn run(job: &Job) -> Result<Line> {
                 "not supported: a zeromq socket needs `&mut` to send, so threads cannot share it"
             ));
         }
-        (Role::ConnectMany, _) => return Err(worker::unsupported(job)),
+        (Role::ConnectMany | Role::EchoServer | Role::EchoClients, _) => {
+            return Err(worker::unsupported(job))
+        }
         _ => {}
     }
     let rt = worker::tokio_runtime()?;

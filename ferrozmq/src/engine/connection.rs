@@ -8,6 +8,10 @@
 //! Reads take 4 KiB to 512 KiB at a time (following the traffic) and every complete message in them goes to the socket in
 //! one batch; writes encode as many queued messages as fit in a 256 KiB batch and hand them to
 //! the kernel in as few calls as possible.
+//!
+//! A STREAM socket's connection runs a raw session instead of ZMTP (see `wire_session.rs`):
+//! the same reads, writes and batching, with the routing id put in front of what it reads and
+//! (ZMQ_STREAM_NOTIFY) an empty message delivered when the peer goes.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -16,13 +20,14 @@ use std::sync::{Arc, Weak};
 use parking_lot::Mutex;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ferrozmq_proto::codec::Metadata;
 use ferrozmq_proto::mechanism::{ZapReply, ZapRequest};
 use ferrozmq_proto::pattern::PeerId;
 use ferrozmq_proto::PeerInfo;
-use ferrozmq_proto::{Session, SessionError, SessionEvent, Subscriptions};
+use ferrozmq_proto::{RawSession, Session, SessionError, SessionEvent, Subscriptions};
 
+use super::wire_session::WireSession;
 use super::Shared;
 use crate::monitor::{
     DisconnectReason, HandshakeFailure, MonitorEvent, MonitorEventKind, PeerRefusal,
@@ -143,7 +148,11 @@ struct Wire {
     /// The persistent peer of the `connect`, if any.
     existing_peer: Option<PeerId>,
     connecting: bool,
-    session: Session,
+    session: WireSession,
+    /// STREAM: the routing id the socket gave this peer, put in front of every message read.
+    raw_id: Option<Bytes>,
+    /// STREAM with ZMQ_STREAM_NOTIFY: tell the socket when the peer goes.
+    raw_notify: bool,
     rbuf: BytesMut,
     att: Option<PeerLink>,
     read_paused: bool,
@@ -196,8 +205,13 @@ impl Connection {
         // An accepted stream is connected; a connect completes later.
         let connecting = matches!(origin, Origin::Connected { .. });
         let peer_name = stream.peer_name();
-        let session = Session::new(socket.session_config(&peer_name), now);
         let socket_type = socket.socket_type();
+        let raw_notify = socket_type.capabilities().raw && socket.options().stream_notify;
+        let session = if socket_type.capabilities().raw {
+            WireSession::Raw(RawSession::new(raw_notify))
+        } else {
+            WireSession::Zmtp(Session::new(socket.session_config(&peer_name), now))
+        };
         let span = tracing::debug_span!(
             "connection",
             endpoint = %endpoint,
@@ -209,7 +223,11 @@ impl Connection {
         }
         let wire = Wire {
             span,
-            direct: socket_type.capabilities().lockstep,
+            raw_id: None,
+            raw_notify,
+            // STREAM too: an echo-style server sends about once per read, to many peers, and a
+            // reactor wake-up per message was its main cost.
+            direct: socket_type.capabilities().lockstep || socket_type.capabilities().raw,
             me: Weak::new(),
             failed: None,
             closing: false,
@@ -347,10 +365,20 @@ impl Connection {
         let _ = registry.deregister(&mut self.wire.lock().stream);
     }
 
-    /// Detaches from the socket (called once, when the connection closes).
-    pub(super) fn detach(&mut self) {
-        if let Some(att) = self.wire.lock().att.take() {
-            att.detach();
+    /// Detaches from the socket (called once, when the connection closes). A STREAM peer
+    /// that went (not one closed on our side) is reported first, as an empty message, as
+    /// libzmq does with ZMQ_STREAM_NOTIFY.
+    pub(super) fn detach(&mut self, reason: &CloseReason) {
+        let mut wire = self.wire.lock();
+        let notify = wire.raw_notify && !matches!(reason, CloseReason::Local);
+        let id = wire.raw_id.clone();
+        if let Some(att) = wire.att.take() {
+            let gone = id.filter(|_| notify).map(|id| {
+                let mut gone = Message::single(Bytes::new());
+                gone.push_front(id);
+                gone
+            });
+            att.detach_with(gone);
         }
     }
 }
@@ -384,6 +412,10 @@ impl Wire {
                 }
                 Err(e) => return Err(CloseReason::Io(e)),
             }
+        }
+        if self.session.is_raw() && self.att.is_none() {
+            // A raw peer has no handshake: it is ready as soon as it is connected.
+            self.take_events(shared, token)?;
         }
         if self.read_paused && self.att.as_ref().is_some_and(|a| !a.input_full()) {
             self.read_paused = false;
@@ -516,7 +548,6 @@ impl Wire {
                     self.properties = connection_properties(&info, &self.peer_name);
                     self.handshaken = true;
                     tracing::debug!(parent: &self.span, "handshake succeeded");
-                    self.emit(MonitorEventKind::HandshakeSucceeded, true);
                     let meta = PeerMeta {
                         socket_type: info.socket_type,
                         routing_id: info.routing_id,
@@ -529,13 +560,20 @@ impl Wire {
                         });
                     }
                     let input = super::conn_signal(shared, token, super::Wake::Input);
-                    let att = self
-                        .socket
-                        .attach(self.existing_peer, &meta, output, input)
-                        .map_err(CloseReason::Refused)?;
+                    let att = self.socket.attach(self.existing_peer, &meta, output, input);
+                    // Reported once the socket has the peer: a monitor that sees it may count
+                    // on the peer taking messages (a refused peer was handshaken all the same).
+                    self.emit(MonitorEventKind::HandshakeSucceeded, true);
+                    let att = att.map_err(CloseReason::Refused)?;
+                    if self.session.is_raw() {
+                        self.raw_id = Some(att.routing_id().unwrap_or_default());
+                    }
                     self.att = Some(att);
                 }
                 SessionEvent::Message(mut m) => {
+                    if let Some(id) = &self.raw_id {
+                        m.push_front(id.clone());
+                    }
                     if self.properties.is_some() {
                         m.set_properties(self.properties.clone());
                     }
@@ -590,6 +628,10 @@ impl Wire {
                 // All written and nothing queued: buffers grown for a burst go back.
                 self.session.release_idle_output();
                 release_if_grown(&mut self.batch_out);
+                // STREAM: an empty message asked to close once what preceded it was written.
+                if self.session.wants_close() {
+                    return Err(CloseReason::Local);
+                }
                 return Ok(());
             }
         }
@@ -617,7 +659,7 @@ impl Wire {
     fn refill(&mut self) -> bool {
         let Some(att) = &self.att else { return false };
         let mut any = false;
-        while self.session.pending_output_len() < WRITE_BATCH {
+        while self.session.pending_output_len() < WRITE_BATCH && !self.session.is_closing() {
             att.take_output(&mut self.batch_out, POP_BATCH);
             if self.batch_out.is_empty() {
                 break;

@@ -12,6 +12,7 @@ mod reactor;
 mod resolve;
 mod sleep;
 mod timers;
+mod wire_session;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

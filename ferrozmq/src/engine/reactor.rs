@@ -591,7 +591,7 @@ impl Reactor {
                 c.deregister(self.poll.registry());
                 self.timers
                     .reschedule(Timer::Conn { token, gen: c.gen }, c.timer_at, None);
-                c.detach();
+                c.detach(&reason);
                 // Reported after the detach, so a monitor that sees the disconnection finds
                 // the peer gone from the socket; before the reconnect, so `ConnectRetried`
                 // follows `Disconnected`.

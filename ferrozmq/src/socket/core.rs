@@ -8,7 +8,7 @@
 //! changes edge (empty -> non-empty, full -> room). Signals gathered under the lock are fired
 //! after it is released (see `pipe.rs`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 
@@ -375,9 +375,20 @@ impl SocketCore {
         Ok(att)
     }
 
+    /// The routing id the strategy gave `peer` when it attached (ROUTER, STREAM).
+    pub(crate) fn routing_id_of(&self, peer: PeerId) -> Option<Bytes> {
+        self.state.lock().peers.get(&peer)?.routing_id.clone()
+    }
+
     /// The connection of a peer is gone. A persistent peer keeps its queues; any other peer is
     /// removed once the messages it already delivered have been received.
     pub(crate) fn detach(&self, peer: PeerId) {
+        self.detach_with(peer, None);
+    }
+
+    /// As [`SocketCore::detach`], queueing `last` as the peer's final input in the same step
+    /// (STREAM's disconnection notification): whoever receives it finds the peer gone.
+    pub(crate) fn detach_with(&self, peer: PeerId, last: Option<Message>) {
         let mut guard = self.state.lock();
         let st = &mut *guard;
         let Some(p) = st.peers.get_mut(&peer) else {
@@ -387,6 +398,11 @@ impl SocketCore {
         let remove = !p.persistent;
         let publisher = st.pattern.is_publisher();
         let mut signals = Signals::new();
+        if let Some(last) = last {
+            // The reader's signal fires after the lock is released, as every other.
+            let (signal, _) = p.inp.push_batch(&mut VecDeque::from([last]));
+            signals.extend(signal);
+        }
         if publisher {
             // What the peer sent before it went still counts (its subscriptions, then their
             // removal with the peer).

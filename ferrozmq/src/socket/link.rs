@@ -84,9 +84,11 @@ impl SocketLink {
         let att = self.core.attach(existing, meta)?;
         att.out.set_reader(Some(output));
         att.inp.set_writer(Some(input));
+        let routing_id = self.core.routing_id_of(att.peer);
         Ok(PeerLink {
             core: self.core.clone(),
             att,
+            routing_id,
         })
     }
 
@@ -134,9 +136,16 @@ impl std::fmt::Debug for SocketLink {
 pub(crate) struct PeerLink {
     core: Arc<SocketCore>,
     att: Attachment,
+    /// The routing id the socket gave the peer when it attached (ROUTER, STREAM).
+    routing_id: Option<Bytes>,
 }
 
 impl PeerLink {
+    /// The routing id the socket gave this peer (ROUTER, STREAM), if its type uses one.
+    pub(crate) fn routing_id(&self) -> Option<Bytes> {
+        self.routing_id.clone()
+    }
+
     /// Hands a batch of received messages to the socket (all of them: the caller decoded no
     /// more than [`PeerLink::room`] allowed). Returns true if the incoming queue is now full.
     pub(crate) fn deliver(&self, batch: &mut VecDeque<Message>) -> bool {
@@ -166,10 +175,12 @@ impl PeerLink {
     }
 
     /// The connection is gone: unhook its signals and tell the socket.
-    pub(crate) fn detach(self) {
+    /// With `last`, the peer's final message is queued in the same step as the detach
+    /// (STREAM's disconnection notification), so whoever receives it finds the peer gone.
+    pub(crate) fn detach_with(self, last: Option<Message>) {
         self.att.out.set_reader(None);
         self.att.inp.set_writer(None);
-        self.core.detach(self.att.peer);
+        self.core.detach_with(self.att.peer, last);
     }
 }
 

@@ -21,8 +21,8 @@ use self::core::{SocketCore, Wait};
 use crate::endpoint::Endpoint;
 use crate::engine::Command;
 use crate::error::{
-    BindError, ConnectError, ContextError, DetachError, OptionError, RecvError, SendError,
-    SendErrorKind,
+    BindError, ConnectError, ContextError, DetachError, EndpointError, OptionError, RecvError,
+    SendError, SendErrorKind,
 };
 use crate::monitor::{bind_error_kind, Monitor, MonitorEvent, MonitorEventKind};
 use crate::transport::{abstract_name, bind_ipc, bind_tcp, Listener, Target};
@@ -141,6 +141,7 @@ impl Socket {
     fn open_listener(&self, endpoint: &str) -> Result<OpenedListener, BindError> {
         let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
+        refuse_inproc_for_raw(&ep, core.socket_type)?;
         let opts = core.options();
         if core.is_closed() || core.ctx.has_failed() {
             return Err(match core.closed_kind() {
@@ -196,6 +197,7 @@ impl Socket {
     pub fn connect(&self, endpoint: &str) -> Result<(), ConnectError> {
         let ep = Endpoint::parse(endpoint)?;
         let core = self.core();
+        refuse_inproc_for_raw(&ep, core.socket_type)?;
         let target = match &ep {
             Endpoint::Tcp { host, port, source } => {
                 let dst = Endpoint::tcp_connect_dst(host, *port)?;
@@ -219,7 +221,10 @@ impl Socket {
             }
             let id = st.next_endpoint_id;
             st.next_endpoint_id += 1;
-            let persistent = !st.options.immediate || target.is_none();
+            // A STREAM connection is a fresh byte stream each time, with a fresh routing id:
+            // nothing queued for one may go to the next, so it has no persistent peer.
+            let persistent =
+                (!st.options.immediate || target.is_none()) && !core.socket_type.capabilities().raw;
             let peer = persistent.then(|| core.create_peer(&mut st, true).peer);
             st.connects
                 .entry(endpoint.to_owned())
@@ -568,4 +573,14 @@ pub(crate) fn connect_inproc(core: &Arc<SocketCore>, name: &str) {
         peer
     };
     core.ctx.inproc_connect(name, core, peer);
+}
+
+/// STREAM sockets take tcp and ipc only: inproc carries no raw byte stream.
+fn refuse_inproc_for_raw(ep: &Endpoint, socket_type: SocketType) -> Result<(), EndpointError> {
+    match ep {
+        Endpoint::Inproc(_) if socket_type.capabilities().raw => {
+            Err(EndpointError::NotForStream("inproc".to_owned()))
+        }
+        _ => Ok(()),
+    }
 }

@@ -282,6 +282,7 @@ impl Libzmq {
             SocketType::Push => zmq::PUSH,
             SocketType::XPub => zmq::XPUB,
             SocketType::XSub => zmq::XSUB,
+            SocketType::Stream => zmq::STREAM,
             other => panic!("no libzmq socket type for {other:?}"),
         };
         let socket = CONTEXT

@@ -149,5 +149,7 @@ fn assumed_peer_type(ours: SocketType) -> SocketType {
         Rep | Router => Dealer,
         Pull => Push,
         Push => Pull,
+        // Never reached: STREAM runs a raw session, not a ZMTP one.
+        Stream => Stream,
     }
 }

@@ -37,7 +37,10 @@
 
 mod legacy;
 mod output;
+mod raw;
 mod timers;
+
+pub use self::raw::RawSession;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The per-socket-type strategies: which peer an outgoing message goes to, which incoming
 //! messages are delivered and how. One file per pattern family: `pair.rs` (RFC 31),
 //! `pipeline.rs` (RFC 30, PUSH and PULL), `request_reply.rs` (RFC 28: DEALER, REQ, REP,
-//! ROUTER) and `pubsub.rs` (RFC 29: PUB, XPUB, SUB, XSUB).
+//! ROUTER), `pubsub.rs` (RFC 29: PUB, XPUB, SUB, XSUB) and `stream.rs` (libzmq's STREAM).
 //!
 //! Each family type implements [`Strategy`], whose default methods are the common case (fair
 //! queueing of input, nothing to do on attach); [`Pattern`] holds one of them per socket and
@@ -12,6 +12,7 @@ mod pair;
 mod pipeline;
 mod pubsub;
 mod request_reply;
+mod stream;
 
 use std::collections::VecDeque;
 
@@ -28,6 +29,7 @@ use pair::Pair;
 use pipeline::{Pull, Push};
 use pubsub::{Publisher, Subscriber};
 use request_reply::{Dealer, Rep, Req, Router};
+use stream::Stream;
 
 /// Signals collected under the socket lock, fired after it is released.
 pub(crate) type Signals = SmallVec<[Signal; 4]>;
@@ -211,7 +213,10 @@ pub(crate) enum Pattern {
     Pub(Box<Publisher>),
     /// SUB and XSUB.
     Sub(Subscriber),
-    /// A type this version has no strategy for (a `SocketType` added later, e.g. STREAM):
+    /// STREAM (raw connections).
+    Stream(Stream),
+    /// A type this version has no strategy for (a `SocketType` added to the protocol crate
+    /// later, e.g. SERVER or CLIENT):
     /// refuses every peer and operation.
     Unsupported(Unsupported),
 }
@@ -233,6 +238,7 @@ macro_rules! each {
             Pattern::Rep($s) => $body,
             Pattern::Router($s) => $body,
             Pattern::Sub($s) => $body,
+            Pattern::Stream($s) => $body,
             Pattern::Unsupported($s) => $body,
         }
     };
@@ -250,6 +256,7 @@ macro_rules! each {
             Pattern::Rep($s) => $body,
             Pattern::Router($s) => $body,
             Pattern::Sub($s) => $body,
+            Pattern::Stream($s) => $body,
             Pattern::Unsupported($s) => $body,
         }
     };
@@ -269,6 +276,7 @@ impl Pattern {
             SocketType::XPub => Pattern::Pub(Box::new(Publisher::new(true))),
             SocketType::Sub => Pattern::Sub(Subscriber::new(false)),
             SocketType::XSub => Pattern::Sub(Subscriber::new(true)),
+            SocketType::Stream => Pattern::Stream(Stream::default()),
             _ => Pattern::Unsupported(Unsupported),
         }
     }
