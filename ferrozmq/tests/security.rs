@@ -434,3 +434,37 @@ fn received_messages_carry_user_id_and_peer_properties() {
         .properties()
         .is_none());
 }
+
+#[test]
+fn null_with_a_zap_domain_asks_on_both_sides_without_deadlock() {
+    let ctx = Context::new();
+    let auth = Authenticator::start(&ctx).unwrap();
+    let domain = || SocketOption::ZapDomain(Bytes::from("d"));
+    for binds in [true, false] {
+        let pull = ctx.socket(SocketType::Pull);
+        let push = ctx.socket(SocketType::Push);
+        set(&pull, [domain()]);
+        set(&push, [domain()]);
+        if binds {
+            join(&pull, &push, "tcp://127.0.0.1:*");
+        } else {
+            join(&push, &pull, "tcp://127.0.0.1:*");
+        }
+        push.send("null but vetted").unwrap();
+        let m = pull.recv_timeout(Some(GUARD)).unwrap();
+        assert_eq!(m, Message::from("null but vetted"));
+        // ZAP was asked: the message carries the (empty) user id the handler returned.
+        assert_eq!(m.property("User-Id"), Some(&b""[..]));
+    }
+    // The authenticator's IP rules apply to NULL too.
+    auth.deny_ip("127.0.0.1");
+    let pull = ctx.socket(SocketType::Pull);
+    set(&pull, [domain()]);
+    let mon = pull.monitor();
+    let push = ctx.socket(SocketType::Push);
+    set(&push, [SocketOption::Linger(Some(Duration::ZERO))]);
+    join(&pull, &push, "tcp://127.0.0.1:*");
+    push.send("denied").unwrap();
+    assert!(auth_failure(&mon).to_string().contains("address denied"));
+    assert!(pull.recv_timeout(Some(Duration::from_millis(200))).is_err());
+}

@@ -44,6 +44,10 @@ impl Link {
     /// Answers b's ZAP request and collects what follows.
     fn zap(&mut self, reply: ZapReply) -> Result<(), SessionError> {
         let result = self.b.handle_zap_reply(reply, self.now);
+        // As the contract says: input that waited during the pause is read now.
+        if result.is_ok() {
+            self.b.handle_input(&mut self.b_in, self.now)?;
+        }
         self.b_events
             .extend(std::iter::from_fn(|| self.b.poll_event()));
         result

@@ -111,13 +111,15 @@ impl Handshake {
         }
     }
 
-    /// Called once the peer's greeting has been accepted: queues our first commands.
-    pub(crate) fn start(&mut self, out: &mut BytesMut) {
+    /// Called once the peer's greeting has been accepted: queues our first commands, or
+    /// returns a ZAP request to ask before anything else (NULL with a ZAP domain).
+    pub(crate) fn start(&mut self, out: &mut BytesMut) -> Option<ZapRequest> {
         match self {
-            Handshake::Null(h) => h.start(out),
+            Handshake::Null(h) => return h.start(out),
             Handshake::Plain(h) => h.start(out),
             Handshake::Curve(h) => h.start(out),
         }
+        None
     }
 
     /// Handles one command frame's body received during the handshake.

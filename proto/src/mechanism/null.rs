@@ -18,8 +18,8 @@ pub(crate) struct NullHandshake {
     ours: Option<Metadata>,
     /// The ZAP request template, when ZAP is to be asked.
     zap: Option<ZapRequest>,
-    /// The peer's READY, kept while ZAP decides.
-    peer: Option<Metadata>,
+    /// What ZAP granted (user id, properties), once it allowed the peer.
+    granted: Option<(Bytes, Metadata)>,
 }
 
 impl NullHandshake {
@@ -28,20 +28,23 @@ impl NullHandshake {
         NullHandshake {
             ours: Some(ours),
             zap,
-            peer: None,
+            granted: None,
         }
     }
 
     /// RFC 23: "the client SHALL send a READY command and then wait for a READY command".
     /// libzmq's server sends READY without waiting too, and so do we: both sides send first.
-    /// With ZAP, as libzmq, our READY waits for the handler's decision.
-    pub(crate) fn start(&mut self, out: &mut BytesMut) {
-        if self.zap.is_some() {
-            return;
+    /// With ZAP, as libzmq, the handler is asked first (NULL has no credentials to wait for)
+    /// and our READY waits for its decision.
+    pub(crate) fn start(&mut self, out: &mut BytesMut) -> Option<ZapRequest> {
+        if let Some(mut request) = self.zap.take() {
+            request.mechanism = "NULL";
+            return Some(request);
         }
         if let Some(ours) = self.ours.take() {
             Command::Ready(ours).encode(out);
         }
+        None
     }
 
     pub(crate) fn handle_command(
@@ -51,18 +54,16 @@ impl NullHandshake {
         _out: &mut BytesMut,
     ) -> Result<HandshakeStep, SessionError> {
         // RFC 23 grammar: null = ready *message | error. Nothing else may come first.
-        if name != b"READY" || self.peer.is_some() {
+        if name != b"READY" {
             return Err(unexpected(name));
         }
         let peer = Metadata::decode(data).map_err(PeerMisbehaved::from)?;
-        match self.zap.take() {
-            Some(mut request) => {
-                request.mechanism = "NULL";
-                self.peer = Some(peer);
-                Ok(HandshakeStep::Zap(request))
-            }
-            None => Ok(HandshakeStep::Done(Done::clear(peer))),
+        let mut done = Done::clear(peer);
+        if let Some((user_id, metadata)) = self.granted.take() {
+            done.user_id = Some(user_id);
+            done.zap_metadata = metadata;
         }
+        Ok(HandshakeStep::Done(done))
     }
 
     pub(crate) fn handle_zap_reply(
@@ -70,18 +71,14 @@ impl NullHandshake {
         reply: ZapReply,
         out: &mut BytesMut,
     ) -> Result<HandshakeStep, SessionError> {
-        let Some(peer) = self.peer.take() else {
-            return Err(unexpected(b"ZAP reply"));
-        };
         if !reply.allows() {
             return Err(auth_refused(out, &reply));
         }
-        if let Some(ours) = self.ours.take() {
-            Command::Ready(ours).encode(out);
-        }
-        let mut done = Done::clear(peer);
-        done.user_id = Some(reply.user_id);
-        done.zap_metadata = reply.metadata;
-        Ok(HandshakeStep::Done(done))
+        let Some(ours) = self.ours.take() else {
+            return Err(unexpected(b"ZAP reply"));
+        };
+        Command::Ready(ours).encode(out);
+        self.granted = Some((reply.user_id, reply.metadata));
+        Ok(HandshakeStep::Continue)
     }
 }

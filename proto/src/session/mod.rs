@@ -531,8 +531,11 @@ impl Session {
             greeting.minor.min(MINOR)
         };
         buf.advance(GREETING_LEN);
-        handshake.start(self.out.staging());
+        let zap = handshake.start(self.out.staging());
         self.state = State::Handshaking(handshake);
+        if let Some(request) = zap {
+            self.pause_for_zap(request);
+        }
         Ok(true)
     }
 
