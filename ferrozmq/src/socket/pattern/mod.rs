@@ -1,7 +1,8 @@
 //! The per-socket-type strategies: which peer an outgoing message goes to, which incoming
 //! messages are delivered and how. One file per pattern family: `pair.rs` (RFC 31),
-//! `pipeline.rs` (RFC 30, PUSH and PULL), `request_reply.rs` (RFC 28: DEALER, REQ, REP,
-//! ROUTER), `pubsub.rs` (RFC 29: PUB, XPUB, SUB, XSUB) and `stream.rs` (libzmq's STREAM).
+//! `pipeline.rs` (RFC 30, PUSH and PULL, and DEALER, which sends as PUSH does),
+//! `request_reply.rs` (RFC 28: REQ, REP, ROUTER), `pubsub.rs` (RFC 29: PUB, XPUB, SUB,
+//! XSUB) and `stream.rs` (libzmq's STREAM).
 //!
 //! Each family type implements [`Strategy`], whose default methods are the common case (fair
 //! queueing of input, nothing to do on attach); [`Pattern`] holds one of them per socket and
@@ -26,9 +27,9 @@ use crate::error::{OptionError, RecvError, SendErrorKind};
 use crate::{Message, Options};
 
 use pair::Pair;
-use pipeline::{Pull, Push};
+use pipeline::{Distribute, Pull};
 use pubsub::{Publisher, Subscriber};
-use request_reply::{Dealer, Rep, Req, Router};
+use request_reply::{Rep, Req, Router};
 use stream::Stream;
 
 /// Signals collected under the socket lock, fired after it is released.
@@ -203,9 +204,9 @@ trait Strategy {
 #[derive(Debug)]
 pub(crate) enum Pattern {
     Pair(Pair),
-    Push(Push),
+    Push(Distribute),
     Pull(Pull),
-    Dealer(Dealer),
+    Dealer(Distribute),
     Req(Req),
     Rep(Rep),
     Router(Router),
@@ -266,9 +267,9 @@ impl Pattern {
     pub(crate) fn new(socket_type: SocketType, opts: &Options) -> Pattern {
         match socket_type {
             SocketType::Pair => Pattern::Pair(Pair::default()),
-            SocketType::Push => Pattern::Push(Push::default()),
+            SocketType::Push => Pattern::Push(Distribute::push()),
             SocketType::Pull => Pattern::Pull(Pull),
-            SocketType::Dealer => Pattern::Dealer(Dealer::default()),
+            SocketType::Dealer => Pattern::Dealer(Distribute::dealer()),
             SocketType::Req => Pattern::Req(Req::new(opts)),
             SocketType::Rep => Pattern::Rep(Rep::default()),
             SocketType::Router => Pattern::Router(Router::default()),

@@ -1,5 +1,6 @@
 //! PUSH and PULL (RFC 30): PUSH round-robins over its peers and never receives; PULL
-//! fair-queues its peers' input and never sends.
+//! fair-queues its peers' input and never sends. DEALER (RFC 28) sends as PUSH does, so it
+//! shares PUSH's strategy and receives as PULL does.
 
 use bytes::Bytes;
 use ferrozmq_proto::pattern::{FairQueue, PeerId, PeerMap, RoundRobin};
@@ -8,13 +9,31 @@ use super::{any_has_room, round_robin, Peer, PeerMeta, Refusal, Signals, Strateg
 use crate::error::{RecvError, SendErrorKind};
 use crate::{Message, Options};
 
-/// PUSH: the peers in rotation.
+/// PUSH, and DEALER's sending side (RFC 28 and 30 share it): the peers in rotation, each
+/// message to the next one with room. PUSH never receives; DEALER fair-queues its input.
 #[derive(Debug, Default)]
-pub(crate) struct Push {
+pub(crate) struct Distribute {
     rr: RoundRobin,
+    /// DEALER: receives (fair-queued, the defaults); PUSH: refuses to.
+    receives: bool,
 }
 
-impl Strategy for Push {
+impl Distribute {
+    /// PUSH's strategy.
+    pub(crate) fn push() -> Distribute {
+        Distribute::default()
+    }
+
+    /// DEALER's strategy.
+    pub(crate) fn dealer() -> Distribute {
+        Distribute {
+            rr: RoundRobin::new(),
+            receives: true,
+        }
+    }
+}
+
+impl Strategy for Distribute {
     fn on_peer_created(&mut self, peer: PeerId) {
         self.rr.add(peer);
     }
@@ -39,12 +58,12 @@ impl Strategy for Push {
 
     fn can_recv(
         &self,
-        _fq: &mut FairQueue,
-        _peers: &mut PeerMap<Peer>,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
         _opts: &Options,
         _signals: &mut Signals,
     ) -> bool {
-        false
+        self.receives && fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input))
     }
 
     fn can_send(&self, peers: &PeerMap<Peer>, _opts: &Options) -> bool {
@@ -63,12 +82,15 @@ impl Strategy for Push {
 
     fn recv(
         &mut self,
-        _fq: &mut FairQueue,
-        _peers: &mut PeerMap<Peer>,
+        fq: &mut FairQueue,
+        peers: &mut PeerMap<Peer>,
         _opts: &Options,
-        _signals: &mut Signals,
+        signals: &mut Signals,
     ) -> Result<Option<(PeerId, Message)>, RecvError> {
-        Err(RecvError::NotSupported)
+        if !self.receives {
+            return Err(RecvError::NotSupported);
+        }
+        Ok(fq.next(&mut |p: PeerId| peers.get_mut(&p)?.pop_input(signals)))
     }
 }
 

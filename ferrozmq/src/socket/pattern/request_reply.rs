@@ -1,6 +1,6 @@
-//! The request-reply family (RFC 28): DEALER (round robin out, fair queue in), REQ (one
+//! The request-reply family (RFC 28): REQ (one
 //! request, then its reply), REP (one request, then the reply to its sender) and ROUTER
-//! (addressed by routing id). REQ's and REP's rules are the state machines of
+//! (addressed by routing id); DEALER shares PUSH's strategy (`pipeline.rs`). REQ's and REP's rules are the state machines of
 //! `ferrozmq_proto::pattern::req_rep`; this file applies them to peers and pipes.
 
 use bytes::Bytes;
@@ -12,50 +12,6 @@ use super::{any_has_room, push_to, round_robin, Peer, PeerMeta, Refusal, Signals
 use crate::error::{RecvError, SendErrorKind};
 use crate::socket::pipe::PushError;
 use crate::{Message, Options};
-
-/// DEALER: round robin out, fair-queued input.
-#[derive(Debug, Default)]
-pub(crate) struct Dealer {
-    rr: RoundRobin,
-}
-
-impl Strategy for Dealer {
-    fn on_peer_created(&mut self, peer: PeerId) {
-        self.rr.add(peer);
-    }
-
-    fn on_attach(
-        &mut self,
-        peer: PeerId,
-        _meta: &PeerMeta,
-        _peers: &PeerMap<Peer>,
-        _opts: &Options,
-        _signals: &mut Signals,
-    ) -> Result<Option<Bytes>, Refusal> {
-        self.rr.add(peer);
-        Ok(None)
-    }
-
-    fn on_detach(&mut self, peer: PeerId, remove: bool, _opts: &Options) {
-        if remove {
-            self.rr.remove(peer);
-        }
-    }
-
-    fn can_send(&self, peers: &PeerMap<Peer>, _opts: &Options) -> bool {
-        any_has_room(self.rr.peers(), peers)
-    }
-
-    fn send(
-        &mut self,
-        peers: &PeerMap<Peer>,
-        _opts: &Options,
-        msg: Message,
-        signals: &mut Signals,
-    ) -> Result<(), (SendErrorKind, Message)> {
-        round_robin(&mut self.rr, peers, msg, signals).map(|_| ())
-    }
-}
 
 /// REQ: the peers in rotation and where the request-reply cycle stands.
 #[derive(Debug)]
