@@ -158,7 +158,7 @@ trait Strategy {
         _opts: &Options,
         _signals: &mut Signals,
     ) -> bool {
-        fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input))
+        input_ready(fq, peers)
     }
 
     /// Whether a send would be taken now without waiting (the poller's writable).
@@ -477,6 +477,28 @@ fn round_robin(
         (_, Some(m)) => Err((SendErrorKind::WouldBlock, m)),
         (None, None) => Err((SendErrorKind::WouldBlock, Message::new())),
     }
+}
+
+/// True if a fair-queued peer has input waiting (peers found empty leave the active set).
+fn input_ready(fq: &mut FairQueue, peers: &PeerMap<Peer>) -> bool {
+    fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input))
+}
+
+/// The next fair-queued message that `accept` keeps (it may unwrap it, as REQ and REP strip
+/// their envelopes), dropping those it refuses; `None` once no input is left.
+fn next_accepted(
+    fq: &mut FairQueue,
+    peers: &mut PeerMap<Peer>,
+    signals: &mut Signals,
+    mut accept: impl FnMut(PeerId, Message) -> Option<Message>,
+) -> Option<(PeerId, Message)> {
+    let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
+    while let Some((p, m)) = fq.next(&mut pop) {
+        if let Some(body) = accept(p, m) {
+            return Some((p, body));
+        }
+    }
+    None
 }
 
 /// True if some peer in `candidates` has room in its outgoing pipe.

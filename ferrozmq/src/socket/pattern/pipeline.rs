@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use ferrozmq_proto::pattern::{FairQueue, PeerId, PeerMap, RoundRobin};
 
-use super::{any_has_room, round_robin, Peer, PeerMeta, Refusal, Signals, Strategy};
+use super::{any_has_room, input_ready, round_robin, Peer, PeerMeta, Refusal, Signals, Strategy};
 use crate::error::{RecvError, SendErrorKind};
 use crate::{Message, Options};
 
@@ -30,6 +30,17 @@ impl Distribute {
             rr: RoundRobin::new(),
             receives: true,
         }
+    }
+
+    /// Hands `msg` to the next peer in rotation with room; returns that peer (REQ, which
+    /// builds on this rotation, remembers it for the reply).
+    pub(crate) fn send_to_next(
+        &mut self,
+        peers: &PeerMap<Peer>,
+        msg: Message,
+        signals: &mut Signals,
+    ) -> Result<PeerId, (SendErrorKind, Message)> {
+        round_robin(&mut self.rr, peers, msg, signals)
     }
 }
 
@@ -63,7 +74,7 @@ impl Strategy for Distribute {
         _opts: &Options,
         _signals: &mut Signals,
     ) -> bool {
-        self.receives && fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input))
+        self.receives && input_ready(fq, peers)
     }
 
     fn can_send(&self, peers: &PeerMap<Peer>, _opts: &Options) -> bool {
@@ -77,7 +88,7 @@ impl Strategy for Distribute {
         msg: Message,
         signals: &mut Signals,
     ) -> Result<(), (SendErrorKind, Message)> {
-        round_robin(&mut self.rr, peers, msg, signals).map(|_| ())
+        self.send_to_next(peers, msg, signals).map(|_| ())
     }
 
     fn recv(

@@ -17,7 +17,7 @@ use ferrozmq_proto::pattern::{
     TopicCounter,
 };
 
-use super::{not_applicable, Peer, PeerMeta, Refusal, Signals, Strategy};
+use super::{next_accepted, not_applicable, Peer, PeerMeta, Refusal, Signals, Strategy};
 use bytes::Bytes;
 
 use crate::error::{OptionError, RecvError, SendErrorKind};
@@ -397,13 +397,9 @@ impl Strategy for Subscriber {
         opts: &Options,
         signals: &mut Signals,
     ) -> Result<Option<(PeerId, Message)>, RecvError> {
-        let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
-        while let Some((peer, msg)) = fq.next(&mut pop) {
-            if self.wants(&msg, opts) {
-                return Ok(Some((peer, msg)));
-            }
-        }
-        Ok(None)
+        Ok(next_accepted(fq, peers, signals, |_, msg| {
+            self.wants(&msg, opts).then_some(msg)
+        }))
     }
 }
 

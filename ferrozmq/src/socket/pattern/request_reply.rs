@@ -1,29 +1,31 @@
-//! The request-reply family (RFC 28): REQ (one
-//! request, then its reply), REP (one request, then the reply to its sender) and ROUTER
-//! (addressed by routing id); DEALER shares PUSH's strategy (`pipeline.rs`). REQ's and REP's rules are the state machines of
-//! `ferrozmq_proto::pattern::req_rep`; this file applies them to peers and pipes.
+//! The request-reply family (RFC 28): REQ (one request, then its reply), REP (one request,
+//! then the reply to its sender) and ROUTER (addressed by routing id). DEALER shares PUSH's
+//! strategy (`pipeline.rs`), and REQ sends through the same rotation. REQ's and REP's rules
+//! are the state machines of `ferrozmq_proto::pattern::req_rep`; this file applies them to
+//! peers and pipes.
 
 use bytes::Bytes;
 use ferrozmq_proto::pattern::{
-    FairQueue, PeerId, PeerMap, RepState, ReqError, ReqState, RoundRobin, RouterTable,
+    FairQueue, PeerId, PeerMap, RepState, ReqError, ReqState, RouterTable,
 };
 
-use super::{any_has_room, push_to, round_robin, Peer, PeerMeta, Refusal, Signals, Strategy};
+use super::pipeline::Distribute;
+use super::{input_ready, next_accepted, push_to, Peer, PeerMeta, Refusal, Signals, Strategy};
 use crate::error::{RecvError, SendErrorKind};
 use crate::socket::pipe::PushError;
 use crate::{Message, Options};
 
-/// REQ: the peers in rotation and where the request-reply cycle stands.
+/// REQ: DEALER's rotation of peers, and where the request-reply cycle stands.
 #[derive(Debug)]
 pub(crate) struct Req {
-    rr: RoundRobin,
+    out: Distribute,
     state: ReqState,
 }
 
 impl Req {
     pub(crate) fn new(opts: &Options) -> Req {
         Req {
-            rr: RoundRobin::new(),
+            out: Distribute::dealer(),
             state: ReqState::new(opts.req_relaxed, opts.req_correlate),
         }
     }
@@ -31,25 +33,22 @@ impl Req {
 
 impl Strategy for Req {
     fn on_peer_created(&mut self, peer: PeerId) {
-        self.rr.add(peer);
+        self.out.on_peer_created(peer);
     }
 
     fn on_attach(
         &mut self,
         peer: PeerId,
-        _meta: &PeerMeta,
-        _peers: &PeerMap<Peer>,
-        _opts: &Options,
-        _signals: &mut Signals,
+        meta: &PeerMeta,
+        peers: &PeerMap<Peer>,
+        opts: &Options,
+        signals: &mut Signals,
     ) -> Result<Option<Bytes>, Refusal> {
-        self.rr.add(peer);
-        Ok(None)
+        self.out.on_attach(peer, meta, peers, opts, signals)
     }
 
-    fn on_detach(&mut self, peer: PeerId, remove: bool, _opts: &Options) {
-        if remove {
-            self.rr.remove(peer);
-        }
+    fn on_detach(&mut self, peer: PeerId, remove: bool, opts: &Options) {
+        self.out.on_detach(peer, remove, opts);
     }
 
     fn update_options(&mut self, opts: &Options) {
@@ -66,12 +65,11 @@ impl Strategy for Req {
         _opts: &Options,
         _signals: &mut Signals,
     ) -> bool {
-        self.state.expecting_reply()
-            && fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input))
+        self.state.expecting_reply() && input_ready(fq, peers)
     }
 
-    fn can_send(&self, peers: &PeerMap<Peer>, _opts: &Options) -> bool {
-        !self.state.expecting_reply() && any_has_room(self.rr.peers(), peers)
+    fn can_send(&self, peers: &PeerMap<Peer>, opts: &Options) -> bool {
+        !self.state.expecting_reply() && self.out.can_send(peers, opts)
     }
 
     fn send(
@@ -85,7 +83,7 @@ impl Strategy for Req {
             .state
             .prepare_send(msg)
             .map_err(|(e, m)| (SendErrorKind::InvalidState(e), m))?;
-        match round_robin(&mut self.rr, peers, wrapped, signals) {
+        match self.out.send_to_next(peers, wrapped, signals) {
             Ok(p) => {
                 self.state.sent_to(p);
                 Ok(())
@@ -104,13 +102,10 @@ impl Strategy for Req {
         if !self.state.expecting_reply() {
             return Err(RecvError::InvalidState(ReqError::NotExpectingReply));
         }
-        let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
-        while let Some((p, m)) = fq.next(&mut pop) {
-            if let Some(body) = self.state.accept_reply(p, m) {
-                return Ok(Some((p, body)));
-            }
-        }
-        Ok(None)
+        let state = &mut self.state;
+        Ok(next_accepted(fq, peers, signals, |p, m| {
+            state.accept_reply(p, m)
+        }))
     }
 }
 
@@ -128,7 +123,7 @@ impl Strategy for Rep {
         _opts: &Options,
         _signals: &mut Signals,
     ) -> bool {
-        !self.state.replying() && fq.retain_ready(|p| peers.get(&p).is_some_and(Peer::has_input))
+        !self.state.replying() && input_ready(fq, peers)
     }
 
     fn can_send(&self, _peers: &PeerMap<Peer>, _opts: &Options) -> bool {
@@ -163,13 +158,10 @@ impl Strategy for Rep {
         if self.state.replying() {
             return Err(RecvError::InvalidState(ReqError::ExpectingReply));
         }
-        let mut pop = |p: PeerId| peers.get_mut(&p)?.pop_input(signals);
-        while let Some((p, m)) = fq.next(&mut pop) {
-            if let Some(body) = self.state.accept_request(p, m) {
-                return Ok(Some((p, body)));
-            }
-        }
-        Ok(None)
+        let state = &mut self.state;
+        Ok(next_accepted(fq, peers, signals, |p, m| {
+            state.accept_request(p, m)
+        }))
     }
 }
 
