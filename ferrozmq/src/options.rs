@@ -491,10 +491,12 @@ impl Options {
                 self.mechanism = Mechanism::Curve;
             }
             SocketOption::CurveSecretKey(key) => {
-                self.curve_secret_key = Some(
-                    CurveSecretKey::from_bytes_or_z85(&key)
-                        .map_err(|_| OptionError::InvalidValue("ZMQ_CURVE_SECRETKEY"))?,
-                );
+                let secret = CurveSecretKey::from_bytes_or_z85(&key)
+                    .map_err(|_| OptionError::InvalidValue("ZMQ_CURVE_SECRETKEY"))?;
+                // Derived here, once: every connection's handshake gets a copy of the key
+                // with its public half already known.
+                let _ = secret.public_key();
+                self.curve_secret_key = Some(secret);
                 self.mechanism = Mechanism::Curve;
             }
             SocketOption::CurveServerKey(key) => {

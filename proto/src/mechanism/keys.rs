@@ -3,6 +3,7 @@
 //! by `Debug`.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -26,9 +27,37 @@ pub enum KeyError {
 pub struct CurvePublicKey([u8; 32]);
 
 /// A CURVE secret key (32 bytes): zeroised on drop, redacted in `Debug`, compared in
-/// constant time.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct CurveSecretKey([u8; 32]);
+/// constant time. Its public key is derived once (a scalar multiplication, tens of
+/// microseconds) and kept, so a server does not derive it again for every handshake.
+#[derive(Clone)]
+pub struct CurveSecretKey {
+    bytes: [u8; 32],
+    public: OnceLock<CurvePublicKey>,
+}
+
+impl CurveSecretKey {
+    fn new(bytes: [u8; 32]) -> Self {
+        CurveSecretKey {
+            bytes,
+            public: OnceLock::new(),
+        }
+    }
+}
+
+impl Zeroize for CurveSecretKey {
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+        self.public = OnceLock::new();
+    }
+}
+
+impl Drop for CurveSecretKey {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for CurveSecretKey {}
 
 /// A CURVE key pair.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,39 +120,42 @@ impl fmt::Debug for CurvePublicKey {
 impl CurveSecretKey {
     /// The key from 32 raw bytes or its 40-character Z85 text.
     pub fn from_bytes_or_z85(input: &[u8]) -> Result<Self, KeyError> {
-        key_bytes(input).map(CurveSecretKey)
+        key_bytes(input).map(CurveSecretKey::new)
     }
 
     /// The raw key; handle with care.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
     }
 
     /// The key as 40 Z85 characters; handle with care.
     pub fn to_z85(&self) -> String {
-        z85::encode(&self.0).unwrap_or_default()
+        z85::encode(&self.bytes).unwrap_or_default()
     }
 
-    /// The public key that goes with this secret key (libzmq's `zmq_curve_public`).
+    /// The public key that goes with this secret key (libzmq's `zmq_curve_public`): derived
+    /// on the first call, then kept with the key (and its clones made after that call).
     pub fn public_key(&self) -> CurvePublicKey {
-        let secret = crypto_box::SecretKey::from(self.0);
-        CurvePublicKey(*secret.public_key().as_bytes())
+        *self.public.get_or_init(|| {
+            let secret = crypto_box::SecretKey::from(self.bytes);
+            CurvePublicKey(*secret.public_key().as_bytes())
+        })
     }
 
     pub(crate) fn to_box_key(&self) -> crypto_box::SecretKey {
-        crypto_box::SecretKey::from(self.0)
+        crypto_box::SecretKey::from(self.bytes)
     }
 }
 
 impl From<[u8; 32]> for CurveSecretKey {
     fn from(bytes: [u8; 32]) -> Self {
-        CurveSecretKey(bytes)
+        CurveSecretKey::new(bytes)
     }
 }
 
 impl PartialEq for CurveSecretKey {
     fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
+        self.bytes.ct_eq(&other.bytes).into()
     }
 }
 
@@ -140,9 +172,11 @@ impl CurveKeyPair {
     /// `zmq_curve_keypair`).
     pub fn generate() -> Self {
         let secret = crypto_box::SecretKey::generate(&mut crypto_box::aead::OsRng);
+        let mut bytes = zeroize::Zeroizing::new(secret.to_bytes());
+        let secret = CurveSecretKey::from(std::mem::take(&mut *bytes));
         CurveKeyPair {
-            public: CurvePublicKey(*secret.public_key().as_bytes()),
-            secret: CurveSecretKey(secret.to_bytes()),
+            public: secret.public_key(),
+            secret,
         }
     }
 
