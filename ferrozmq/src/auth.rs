@@ -32,6 +32,8 @@ use parking_lot::RwLock;
 
 use crate::{BindError, Context, Message, Socket, SocketType};
 
+pub use crate::socket::zap::MAX_ZAP_WAITING;
+
 /// A running ZAP handler with its policy; stops when dropped (or [`Authenticator::stop`]).
 #[derive(Debug)]
 pub struct Authenticator {

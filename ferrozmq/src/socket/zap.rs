@@ -39,6 +39,16 @@ impl ZapSlot {
     }
 }
 
+/// At most this many ZAP requests wait for their replies at once, per context. Past it, a
+/// handshake that needs ZAP is refused (status 500) without asking: a handler that stopped
+/// answering would otherwise let every new connection add a request to its queue and an
+/// entry here, without bound. Requests of connections that closed while waiting count until
+/// the handler answers them (their reply is then dropped).
+pub const MAX_ZAP_WAITING: usize = 4096;
+
+/// What a refused-for-backlog handshake reports.
+pub(crate) const ZAP_BACKLOG: &str = "too many ZAP requests waiting for the handler";
+
 /// A context's ZAP client.
 pub(crate) struct ZapClient {
     socket: Arc<SocketCore>,
@@ -101,9 +111,16 @@ impl ZapClient {
     pub(crate) fn ask(&self, request: &ZapRequest, signal: Signal) -> Option<Arc<ZapSlot>> {
         let id = Bytes::from(self.next_id.fetch_add(1, Ordering::Relaxed).to_string());
         let slot = Arc::new(ZapSlot::default());
-        self.pending
-            .lock()
-            .insert(id.clone(), (slot.clone(), signal));
+        {
+            let mut pending = self.pending.lock();
+            if pending.len() >= MAX_ZAP_WAITING {
+                drop(pending);
+                slot.put(ZapReply::new(500, ZAP_BACKLOG));
+                signal.notify();
+                return Some(slot);
+            }
+            pending.insert(id.clone(), (slot.clone(), signal));
+        }
         // RFC 27: the request starts with an empty delimiter frame (the handler is a REP or
         // a ROUTER that answers like one).
         let mut frames = vec![Bytes::new()];
