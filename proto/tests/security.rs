@@ -578,3 +578,51 @@ fn libzmq_plain_error_spelling_is_understood() {
     );
     assert!(err.is_auth());
 }
+
+/// Under CURVE, MAXMSGSIZE still bounds the whole message, whether its frames are small
+/// boxes (opened in the read buffer) or large ones (opened in a share of it), and a message
+/// within the limit made of both kinds arrives whole.
+#[test]
+fn curve_max_msg_size_bounds_the_whole_message() {
+    for (frames, fits) in [
+        (vec![30usize, 30, 30], true),
+        (vec![30, 30, 30, 30], false),
+        (vec![10, 100], true),
+        (vec![10, 101], false),
+        (vec![111], false),
+    ] {
+        let server = CurveKeyPair::generate();
+        let (client, srv) = curve_pair(&server, &server);
+        let mut pull = config(SocketType::Pull, srv);
+        pull.max_msg_size = Some(110);
+        let mut link = Link::new(config(SocketType::Push, client), pull);
+        link.drive().unwrap();
+        let msg = Message::from(
+            frames
+                .iter()
+                .map(|&n| Bytes::from(vec![b'x'; n]))
+                .collect::<Vec<_>>(),
+        );
+        link.a.send_message(&msg);
+        let result = link.drive();
+        if fits {
+            result.unwrap();
+            assert_eq!(messages(&link.b_events), [msg]);
+        } else {
+            let (side, err) = result.unwrap_err();
+            assert_eq!(side, 'b');
+            assert!(
+                // One frame over the limit is refused from its header already.
+                matches!(
+                    err,
+                    SessionError::PeerMisbehaved(
+                        PeerMisbehaved::MessageTooLarge { limit: 110, .. }
+                            | PeerMisbehaved::FrameTooLarge { .. }
+                    )
+                ),
+                "{frames:?}: {err:?}"
+            );
+            assert!(messages(&link.b_events).is_empty());
+        }
+    }
+}

@@ -188,36 +188,49 @@ impl CurveCipher {
     }
 
     /// Opens one MESSAGE (a frame body, whatever its frame flags) in place; returns the box's
-    /// flags and the plaintext.
+    /// flags and the plaintext, which shares the body's buffer.
     pub(crate) fn open_frame(
         &mut self,
         mut body: BytesMut,
     ) -> Result<(u8, BytesMut), PeerMisbehaved> {
-        if !body.starts_with(b"\x07MESSAGE") {
-            let name = crate::codec::command::split_name(body.freeze())
+        let (flags, plain_at) = self.open_in_place(&mut body)?;
+        body.advance(plain_at);
+        Ok((flags, body))
+    }
+
+    /// Opens one MESSAGE in the slice that holds its frame body: authenticates it, checks
+    /// its nonce and decrypts it where it lies. Returns the box's flags and where the
+    /// plaintext starts (it runs to the end of the slice). Nothing is changed if it fails.
+    pub(crate) fn open_in_place(&mut self, body: &mut [u8]) -> Result<(u8, usize), PeerMisbehaved> {
+        let Some(rest) = body.strip_prefix(b"\x07MESSAGE") else {
+            let name = crate::codec::command::split_name(Bytes::copy_from_slice(body))
                 .map(|(name, _)| name)
                 .unwrap_or_default();
             return Err(PeerMisbehaved::UnexpectedCommand { name });
-        }
-        body.advance(8);
-        if body.len() < MESSAGE_MIN {
+        };
+        if rest.len() < MESSAGE_MIN {
             return Err(PeerMisbehaved::MalformedMechanismCommand { name: "MESSAGE" });
         }
-        let nonce_value = body.get_u64();
+        let (nonce, rest) = rest.split_at(8);
+        let nonce_value = u64::from_be_bytes(array8(nonce)?);
         // RFC 26: "The short nonce SHALL be strictly incrementing": a replay or reordering.
         if nonce_value <= self.recv_nonce {
             return Err(PeerMisbehaved::NonceNotIncreasing);
         }
-        let tag = body.split_to(TAG);
         let (mut stream, mac) = message_stream(&self.recv_key, nonce_value);
+        let (tag, ciphertext) = rest.split_at(TAG);
         // NaCl's order: authenticate the ciphertext (in constant time), then decrypt.
-        if !bool::from(mac.compute_unpadded(&body).ct_eq(&tag[..])) {
+        if !bool::from(mac.compute_unpadded(ciphertext).ct_eq(tag)) {
             return Err(PeerMisbehaved::BoxDidNotOpen { what: "MESSAGE" });
         }
-        stream.apply_keystream(&mut body);
+        const BOX_AT: usize = 8 + 8 + TAG;
+        let Some(sealed) = body.get_mut(BOX_AT..) else {
+            return Err(PeerMisbehaved::MalformedMechanismCommand { name: "MESSAGE" });
+        };
+        stream.apply_keystream(sealed);
         self.recv_nonce = nonce_value;
-        let flags = body.get_u8();
-        Ok((flags, body))
+        let flags = sealed.first().copied().unwrap_or_default();
+        Ok((flags, BOX_AT + 1))
     }
 }
 

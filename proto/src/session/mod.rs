@@ -278,6 +278,8 @@ const OUTPUT_KEEP: usize = 64 * 1024;
 /// Bytes a CURVE MESSAGE box adds to the frame it carries: name (8), nonce (8), tag (16),
 /// flags (1).
 const SEALED_OVERHEAD: u64 = 33;
+/// The largest box whose plaintext fits an inline frame: opened in the read buffer.
+const SMALL_SEALED: usize = crate::Frame::INLINE_CAPACITY + SEALED_OVERHEAD as usize;
 /// Our ERROR reason when the peer's socket type is wrong.
 const BAD_SOCKET_TYPE: &[u8] = b"incompatible socket type";
 
@@ -798,10 +800,29 @@ impl Session {
                 return Ok(());
             }
             buf.advance(header.header_len);
-            let body = buf.split_to(header.body_len);
             let Some(cipher) = self.cipher.as_mut() else {
                 return Ok(());
             };
+            // A box of a small data frame is opened where it lies in the read buffer and its
+            // plaintext copied into an inline frame: no share of the buffer is split off.
+            if header.body_len <= SMALL_SEALED && !buf.starts_with(b"\x05ERROR") {
+                let Some(body) = buf.get_mut(..header.body_len) else {
+                    return Ok(());
+                };
+                let (flags, plain_at) = cipher.open_in_place(body)?;
+                if flags & BOX_COMMAND == 0 {
+                    let plain = body.get(plain_at..).unwrap_or_default();
+                    let frame = crate::Frame::copy_from_slice(plain);
+                    buf.advance(header.body_len);
+                    self.push_frame(frame, flags)?;
+                    continue;
+                }
+                let plain = Bytes::copy_from_slice(body.get(plain_at..).unwrap_or_default());
+                buf.advance(header.body_len);
+                self.handle_sealed_command(plain, now)?;
+                continue;
+            }
+            let body = buf.split_to(header.body_len);
             // A clear ERROR may still come: it is fatal as always.
             if body.starts_with(b"\x05ERROR") {
                 return match Command::decode(body.freeze()) {
@@ -811,39 +832,50 @@ impl Session {
             }
             let (flags, plain) = cipher.open_frame(body)?;
             if flags & BOX_COMMAND != 0 {
-                let command = Command::decode(plain.freeze()).map_err(PeerMisbehaved::from)?;
-                if !self.partial.is_empty()
-                    && matches!(command, Command::Subscribe(_) | Command::Cancel(_))
-                {
-                    return Err(PeerMisbehaved::CommandInsideMessage {
-                        name: Bytes::copy_from_slice(command.name()),
-                    }
-                    .into());
-                }
-                self.handle_command(command, now)?;
+                self.handle_sealed_command(plain.freeze(), now)?;
                 continue;
             }
-            let total = self.partial_bytes.saturating_add(plain.len() as u64);
-            if total > self.limits.message {
-                return Err(PeerMisbehaved::MessageTooLarge {
-                    size: total,
-                    limit: self.limits.message,
-                }
-                .into());
-            }
-            self.partial_bytes = total;
             let frame = if plain.len() > crate::Frame::INLINE_CAPACITY {
                 crate::Frame::from(plain.freeze())
             } else {
                 crate::Frame::copy_from_slice(&plain)
             };
-            self.partial.push_back(frame);
-            if flags & BOX_MORE == 0 {
-                let msg = std::mem::take(&mut self.partial);
-                self.partial_bytes = 0;
-                self.deliver(msg);
-            }
+            self.push_frame(frame, flags)?;
         }
+    }
+
+    /// A command that came boxed (PING, PONG, SUBSCRIBE, ...).
+    fn handle_sealed_command(&mut self, plain: Bytes, now: Instant) -> Result<(), SessionError> {
+        let command = Command::decode(plain).map_err(PeerMisbehaved::from)?;
+        if !self.partial.is_empty() && matches!(command, Command::Subscribe(_) | Command::Cancel(_))
+        {
+            return Err(PeerMisbehaved::CommandInsideMessage {
+                name: Bytes::copy_from_slice(command.name()),
+            }
+            .into());
+        }
+        self.handle_command(command, now)
+    }
+
+    /// Adds an opened frame to the message being received (MAXMSGSIZE counts the whole
+    /// message) and delivers the message at its last frame.
+    fn push_frame(&mut self, frame: crate::Frame, flags: u8) -> Result<(), SessionError> {
+        let total = self.partial_bytes.saturating_add(frame.len() as u64);
+        if total > self.limits.message {
+            return Err(PeerMisbehaved::MessageTooLarge {
+                size: total,
+                limit: self.limits.message,
+            }
+            .into());
+        }
+        self.partial_bytes = total;
+        self.partial.push_back(frame);
+        if flags & BOX_MORE == 0 {
+            let msg = std::mem::take(&mut self.partial);
+            self.partial_bytes = 0;
+            self.deliver(msg);
+        }
+        Ok(())
     }
 
     /// Appends a command, boxed under CURVE.
