@@ -264,10 +264,14 @@ round trip, the publisher's go, a subscriber's first message) to its exit, teard
 divided by the messages received (PUB/SUB: by each subscriber, so per message per subscriber) \
 or by the round trips. Time spent waiting counts only if a library spins while it waits. The \
 one-process tcp run has both ends as two threads of one process, as `fzmq bench` runs them \
-(ferrozmq and libzmq with two I/O threads). `raw` is plain std sockets writing \
-pre-encoded ZMTP frames in 64 KiB writes to a reader that only counts bytes: the ceiling of \
-the machine, not a messaging library. The async crates run on a multi-threaded tokio runtime, \
-as `#[tokio::main]` builds it; rzmq uses its default (non-io_uring) back end.";
+(ferrozmq and libzmq with two I/O threads). `libzmq` is libzmq as the `zmq` crate bundles it \
+(built from source, without libsodium, so without CURVE); `libzmq+sodium` is the system's \
+libzmq (Debian's libzmq5, built with libsodium), driven by a C worker \
+(`bench/c/libzmq_worker.c`) with the same methods, in the tcp and CURVE scenarios. CURVE runs \
+use fixed keys, the binding side as the server, no ZAP handler. `raw` is plain std sockets \
+writing pre-encoded ZMTP frames in 64 KiB writes to a reader that only counts bytes: the \
+ceiling of the machine, not a messaging library. The async crates run on a multi-threaded \
+tokio runtime, as `#[tokio::main]` builds it; rzmq uses its default (non-io_uring) back end.";
 
 #[cfg(test)]
 mod tests {

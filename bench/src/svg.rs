@@ -66,8 +66,9 @@ pub(crate) fn chart(
         "<text x=\"10\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Advantage over libzmq \
          (log scale; longer is better: throughput ratio, or libzmq ÷ latency / CPU / memory)</text>"
     );
-    for (i, &lib) in shown.iter().enumerate() {
-        let lx = LABEL_W + i as f64 * 110.0;
+    // Each legend entry as wide as its name (about 6.5 px a character at 11 px).
+    let mut lx = LABEL_W;
+    for &lib in &shown {
         let _ = writeln!(
             svg,
             "<rect x=\"{lx}\" y=\"28\" width=\"12\" height=\"10\" fill=\"{}\"/>\
@@ -76,12 +77,9 @@ pub(crate) fn chart(
             lx + 16.0,
             lib_name(lib)
         );
+        lx += 30.0 + 6.5 * lib_name(lib).len() as f64;
     }
-    let _ = writeln!(
-        svg,
-        "<text x=\"{}\" y=\"37\">| ferrozmq target</text>",
-        LABEL_W + shown.len() as f64 * 110.0
-    );
+    let _ = writeln!(svg, "<text x=\"{lx}\" y=\"37\">| ferrozmq target</text>");
     let bottom = height - 30.0;
     for e in lo_exp..=hi_exp {
         let v = 2f64.powi(e);
@@ -201,6 +199,7 @@ fn color(lib: Lib) -> &'static str {
     match lib {
         Lib::Ferrozmq => "#d9480f",
         Lib::Libzmq => "#495057",
+        Lib::LibzmqSodium => "#7048e8",
         Lib::Zeromq => "#1971c2",
         Lib::Rzmq => "#2f9e44",
         Lib::Raw => "#adb5bd",
