@@ -4,7 +4,7 @@
 use crate::libs::libzmq_sodium;
 use crate::worker::{Lib, Transport};
 
-/// The libraries in table order; ratios are taken to [`Lib::Libzmq`].
+/// The libraries in table order; ratios are taken to [`Scenario::reference`].
 pub(crate) const LIBS: [Lib; 7] = [
     Lib::Ferrozmq,
     Lib::Libzmq,
@@ -184,6 +184,16 @@ impl Scenario {
                 ..
             } | Kind::Handshakes
         )
+    }
+
+    /// The library the ratios of this scenario are taken to: libzmq, or for CURVE, which the
+    /// bundled libzmq does not have, the system's libzmq built with libsodium.
+    pub(crate) fn reference(&self) -> Lib {
+        if self.is_curve() {
+            Lib::LibzmqSodium
+        } else {
+            Lib::Libzmq
+        }
     }
 
     /// Why `lib` cannot run this scenario, if it cannot.
@@ -491,6 +501,13 @@ pub(crate) fn targets() -> Vec<Target> {
         versus: (Lib::Libzmq, scenario),
         bound,
     };
+    let vs_libzmq_sodium = |text, scenario, metric, bound| Target {
+        text,
+        scenario,
+        metric,
+        versus: (Lib::LibzmqSodium, scenario),
+        bound,
+    };
     let vs_zeromq = |text, scenario, metric| Target {
         text,
         scenario,
@@ -636,6 +653,31 @@ pub(crate) fn targets() -> Vec<Target> {
             "echo 100 pipelining tcp clients 64 B: echoes/s ≥ 0.8× a raw mio server",
             "echo-100p-64",
         ),
+        // CURVE, against the system's libzmq with libsodium (the bundled one has no CURVE).
+        vs_libzmq_sodium(
+            "tcp+CURVE 16 B msg/s ≥ 1.5× libzmq+sodium",
+            "curve-16",
+            "msgs_per_sec",
+            Bound::AtLeast(1.5),
+        ),
+        vs_libzmq_sodium(
+            "tcp+CURVE 1 KiB msg/s ≥ 1.5× libzmq+sodium",
+            "curve-1k",
+            "msgs_per_sec",
+            Bound::AtLeast(1.5),
+        ),
+        vs_libzmq_sodium(
+            "REQ/REP tcp+CURVE 16 B one-way p50 no worse than libzmq+sodium (≤ 1×)",
+            "curve-lat",
+            "p50_us",
+            Bound::AtMost(1.0),
+        ),
+        vs_libzmq_sodium(
+            "REQ/REP tcp+CURVE 16 B one-way p99 no worse than libzmq+sodium (≤ 1×)",
+            "curve-lat",
+            "p99_us",
+            Bound::AtMost(1.0),
+        ),
         Target {
             text: "one PUSH shared by 4 threads ≥ 1× one thread",
             scenario: "push-4t",
@@ -705,9 +747,10 @@ mod tests {
     }
 
     #[test]
-    fn libzmq_sodium_plays_tcp_and_curve() {
+    fn curve_is_compared_with_the_system_libzmq() {
         let by_id = |id: &str| all().into_iter().find(|s| s.id == id).unwrap();
         for id in ["curve-16", "curve-1k", "curve-lat", "curve-hs"] {
+            assert_eq!(by_id(id).reference(), Lib::LibzmqSodium, "{id}");
             assert!(by_id(id).not_applicable(Lib::Libzmq).is_some(), "{id}");
             assert_eq!(
                 by_id(id).not_applicable(Lib::LibzmqSodium),
@@ -715,6 +758,7 @@ mod tests {
             );
         }
         for id in ["tcp-16", "tcp-64k", "lat-tcp"] {
+            assert_eq!(by_id(id).reference(), Lib::Libzmq, "{id}");
             assert_eq!(
                 by_id(id).not_applicable(Lib::LibzmqSodium),
                 libzmq_sodium::missing()
