@@ -1,12 +1,14 @@
 //! `ferrozmq-bench`: the comparison suite. Run with no arguments, it is the orchestrator: it
-//! runs every scenario against ferrozmq, libzmq, zeromq, rzmq and a raw-socket baseline, each
-//! side in its own process (this binary again, as `worker ...`), and writes BENCHMARKS.md and
-//! bench/chart.svg at the repository root.
+//! runs every scenario against ferrozmq, libzmq (the `zmq` crate's; and the system's, built
+//! with libsodium, for CURVE), zeromq, rzmq and a raw-socket baseline, each side in its own
+//! process (this binary again, as `worker ...`; the system libzmq's is a C program), and writes
+//! BENCHMARKS.md and bench/chart.svg at the repository root.
 //!
 //! ```text
 //! cargo run --release -p ferrozmq-bench                      # the full suite (< 10 min)
 //! cargo run --release -p ferrozmq-bench -- --quick           # smoke run, prints only
 //! cargo run --release -p ferrozmq-bench -- --only tcp-16,lat-tcp --libs ferrozmq,libzmq
+//! cargo run --release -p ferrozmq-bench -- --only curve-16,curve-lat --libs ferrozmq,libzmq+sodium
 //! ```
 
 mod echo;
@@ -177,7 +179,8 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-/// The compared versions: libzmq's from the library itself, the crates' from Cargo.lock.
+/// The compared versions: libzmq's from the library itself (the system's from its worker), the
+/// crates' from Cargo.lock.
 fn versions(root: &Path) -> String {
     let (major, minor, patch) = zmq::version();
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
@@ -192,8 +195,11 @@ fn versions(root: &Path) -> String {
         }
         "?".to_owned()
     };
+    let system = libs::libzmq_sodium::version()
+        .map(|v| format!("libzmq+sodium {v} (the system's), "))
+        .unwrap_or_default();
     format!(
-        "libzmq {major}.{minor}.{patch} (zmq crate {}), zeromq {}, rzmq {}, ferrozmq {}",
+        "libzmq {major}.{minor}.{patch} (zmq crate {}), {system}zeromq {}, rzmq {}, ferrozmq {}",
         crate_version("zmq"),
         crate_version("zeromq"),
         crate_version("rzmq"),

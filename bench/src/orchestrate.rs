@@ -1,7 +1,8 @@
 //! The orchestrator: runs every (scenario, library) cell as separate worker processes (this
-//! same binary, `worker ...`), interleaved round by round (A B C D, A B C D, ...), and collects
-//! each run's figures. A run that hangs is killed at a deadline and counted as failed; a worker
-//! that answers "not supported" makes its cell n/a with that reason.
+//! same binary, `worker ...`; for `libzmq+sodium`, its C worker with the same arguments),
+//! interleaved round by round (A B C D, A B C D, ...), and collects each run's figures. A run
+//! that hangs is killed at a deadline and counted as failed; a worker that answers "not
+//! supported" makes its cell n/a with that reason.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -56,7 +57,7 @@ pub(crate) fn run_all(scenarios: &[Scenario], libs: &[Lib], rounds: usize) -> Re
                     continue;
                 }
                 eprint!(
-                    "[round {round}/{rounds}] {:<34} {:<9} ",
+                    "[round {round}/{rounds}] {:<34} {:<13} ",
                     s.title,
                     lib_name(lib)
                 );
@@ -87,6 +88,7 @@ pub(crate) fn lib_name(lib: Lib) -> &'static str {
     match lib {
         Lib::Ferrozmq => "ferrozmq",
         Lib::Libzmq => "libzmq",
+        Lib::LibzmqSodium => "libzmq+sodium",
         Lib::Zeromq => "zeromq",
         Lib::Rzmq => "rzmq",
         Lib::Raw => "raw",
@@ -312,10 +314,16 @@ struct Worker {
 
 impl Worker {
     fn start(job: &Job) -> Result<Worker> {
-        let exe = std::env::current_exe().context("locating this executable")?;
-        let mut child = Command::new(exe)
-            .arg("worker")
-            .args(job.to_args())
+        let mut command = match job.lib {
+            Lib::LibzmqSodium => crate::libs::libzmq_sodium::command(job)?,
+            _ => {
+                let exe = std::env::current_exe().context("locating this executable")?;
+                let mut command = Command::new(exe);
+                command.arg("worker").args(job.to_args());
+                command
+            }
+        };
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -497,5 +505,43 @@ mod tests {
             &[router],
         );
         assert_eq!(line.get_number("run_cpu_ns"), None);
+    }
+
+    /// The libzmq+sodium column's C worker run as the suite runs it, with small counts: the
+    /// tcp+CURVE throughput pair and latency pair, the handshakes, and plain tcp. Every
+    /// process's line must parse, with a positive figure and CPU time. No timing thresholds.
+    #[test]
+    fn libzmq_sodium_worker_runs_through_the_orchestrator() {
+        if let Some(why) = crate::libs::libzmq_sodium::missing() {
+            // CI installs libzmq3-dev (.ci/run): there, a missing worker is a failure.
+            let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            assert!(!in_ci, "the libzmq+sodium worker must build in CI: {why}");
+            eprintln!("SKIP: the libzmq+sodium worker was not built: {why}");
+            return;
+        }
+        let lib = Lib::LibzmqSodium;
+        for (id, figure, count) in [
+            ("curve-16", "msgs_per_sec", 200),
+            ("curve-lat", "p50_us", 200),
+            ("curve-hs", "handshakes_per_sec", 20),
+            ("tcp-16", "msgs_per_sec", 200),
+        ] {
+            let s = Scenario {
+                count,
+                ..scenario(id)
+            };
+            assert_eq!(s.not_applicable(lib), None, "{id}");
+            let run = run_processes(&s, lib).unwrap_or_else(|e| panic!("{id}: {e:#}"));
+            let value = run.figures.get_number(figure);
+            assert!(value.is_some_and(|v| v > 0.0), "{id}: {}", run.figures);
+            for line in &run.processes {
+                let cpu = line.get_number("cpu_ns");
+                assert!(cpu.is_some_and(|ns| ns > 0.0), "{id}: {line}");
+            }
+            if s.metrics().iter().any(|m| m.key.starts_with("cpu_")) {
+                let line = with_cpu(&s, lib, run.figures, &run.processes);
+                assert!(line.get_number("run_cpu_ns").is_some(), "{id}: {line}");
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Turns the runs into BENCHMARKS.md: medians per cell, a table of figures (each scenario's
-//! rate or latency, then its CPU time per message), a table of ratios to libzmq, and the
-//! targets with their measured ratio and whether each is met. Every number in the file comes
-//! from the runs passed in.
+//! rate or latency, then its CPU time per message), a table of ratios to libzmq (CURVE: to
+//! libzmq+sodium), and the targets with their measured ratio and whether each is met. Every
+//! number in the file comes from the runs passed in.
 
 use std::fmt::Write as _;
 
@@ -191,7 +191,8 @@ pub(crate) fn markdown(
     let _ = writeln!(md, "\n## Ratios to libzmq\n");
     let _ = writeln!(
         md,
-        "Each library's median over libzmq's in the same row. Throughput: higher is better; \
+        "Each library's median over libzmq's in the same row; in the CURVE rows, over \
+         libzmq+sodium's (the bundled libzmq has no CURVE). Throughput: higher is better; \
          latency, CPU time and memory: lower is better.\n"
     );
     table_header(&mut md, "scenario", libs);
@@ -199,7 +200,7 @@ pub(crate) fn markdown(
         for m in s.metrics() {
             let _ = write!(md, "| {} | {} |", s.title, m.unit);
             for &lib in libs {
-                let r = ratio(results, (s.id, lib), (s.id, Lib::Libzmq), m.key);
+                let r = ratio(results, (s.id, lib), (s.id, s.reference()), m.key);
                 let text = match r {
                     Some(r) => format!("{r:.2}×"),
                     None => empty_cell(results.get(&(s.id, lib)), &mut notes),
@@ -264,10 +265,14 @@ round trip, the publisher's go, a subscriber's first message) to its exit, teard
 divided by the messages received (PUB/SUB: by each subscriber, so per message per subscriber) \
 or by the round trips. Time spent waiting counts only if a library spins while it waits. The \
 one-process tcp run has both ends as two threads of one process, as `fzmq bench` runs them \
-(ferrozmq and libzmq with two I/O threads). `raw` is plain std sockets writing \
-pre-encoded ZMTP frames in 64 KiB writes to a reader that only counts bytes: the ceiling of \
-the machine, not a messaging library. The async crates run on a multi-threaded tokio runtime, \
-as `#[tokio::main]` builds it; rzmq uses its default (non-io_uring) back end.";
+(ferrozmq and libzmq with two I/O threads). `libzmq` is libzmq as the `zmq` crate bundles it \
+(built from source, without libsodium, so without CURVE); `libzmq+sodium` is the system's \
+libzmq (Debian's libzmq5, built with libsodium), driven by a C worker \
+(`bench/c/libzmq_worker.c`) with the same methods, in the tcp and CURVE scenarios. CURVE runs \
+use fixed keys, the binding side as the server, no ZAP handler. `raw` is plain std sockets \
+writing pre-encoded ZMTP frames in 64 KiB writes to a reader that only counts bytes: the \
+ceiling of the machine, not a messaging library. The async crates run on a multi-threaded \
+tokio runtime, as `#[tokio::main]` builds it; rzmq uses its default (non-io_uring) back end.";
 
 #[cfg(test)]
 mod tests {

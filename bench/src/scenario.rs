@@ -1,12 +1,14 @@
 //! The scenarios of the issue, the figures each reports, the targets ferrozmq is held to, and
 //! which library cannot run which scenario (and why). Pure data: no processes here.
 
+use crate::libs::libzmq_sodium;
 use crate::worker::{Lib, Transport};
 
-/// The libraries in table order; ratios are taken to [`Lib::Libzmq`].
-pub(crate) const LIBS: [Lib; 6] = [
+/// The libraries in table order; ratios are taken to [`Scenario::reference`].
+pub(crate) const LIBS: [Lib; 7] = [
     Lib::Ferrozmq,
     Lib::Libzmq,
+    Lib::LibzmqSodium,
     Lib::Zeromq,
     Lib::Rzmq,
     Lib::Raw,
@@ -170,8 +172,35 @@ impl Scenario {
         }
     }
 
+    /// Whether this scenario runs CURVE.
+    pub(crate) fn is_curve(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Thr {
+                transport: Transport::TcpCurve,
+                ..
+            } | Kind::Lat {
+                transport: Transport::TcpCurve,
+                ..
+            } | Kind::Handshakes
+        )
+    }
+
+    /// The library the ratios of this scenario are taken to: libzmq, or for CURVE, which the
+    /// bundled libzmq does not have, the system's libzmq built with libsodium.
+    pub(crate) fn reference(&self) -> Lib {
+        if self.is_curve() {
+            Lib::LibzmqSodium
+        } else {
+            Lib::Libzmq
+        }
+    }
+
     /// Why `lib` cannot run this scenario, if it cannot.
     pub(crate) fn not_applicable(&self, lib: Lib) -> Option<&'static str> {
+        if lib == Lib::LibzmqSodium {
+            return self.not_for_libzmq_sodium();
+        }
         match (self.kind, lib) {
             (Kind::Echo { .. }, Lib::Zeromq | Lib::Rzmq) => {
                 Some("no STREAM socket: it cannot talk to raw tcp peers")
@@ -204,24 +233,13 @@ impl Scenario {
             }
             (Kind::SharedPush { .. }, Lib::Raw) => Some("no socket to share"),
             (Kind::Rss { .. }, Lib::Raw) => Some("the raw baseline has no ROUTER"),
-            // CURVE: the libzmq here is the `zmq` crate's bundled build, made without
-            // libsodium and so without CURVE (libzmq with CURVE is tested for interop in
-            // interop/tests/curve, not benchmarked); zeromq has no CURVE.
-            (
-                Kind::Thr {
-                    transport: Transport::TcpCurve,
-                    ..
-                }
-                | Kind::Lat {
-                    transport: Transport::TcpCurve,
-                    ..
-                }
-                | Kind::Handshakes,
-                lib,
-            ) if lib != Lib::Ferrozmq => Some(match lib {
+            // CURVE: the `libzmq` column is the `zmq` crate's bundled build, made without
+            // libsodium and so without CURVE (the system's, with it, is `libzmq+sodium`);
+            // zeromq has no CURVE.
+            _ if self.is_curve() && lib != Lib::Ferrozmq => Some(match lib {
                 Lib::Libzmq => {
-                    "the benchmark's libzmq (the zmq crate's bundled build) has no CURVE: \
-                     built without libsodium"
+                    "the zmq crate's bundled libzmq has no CURVE (built without libsodium): \
+                     see libzmq+sodium"
                 }
                 Lib::Zeromq => "zeromq has no CURVE",
                 Lib::Rzmq => "rzmq's CURVE is not wired into this benchmark",
@@ -229,6 +247,25 @@ impl Scenario {
             }),
             _ => None,
         }
+    }
+
+    /// The system libzmq's C worker plays the tcp and tcp+CURVE throughput and latency
+    /// scenarios and the CURVE handshakes (the others are the bundled libzmq's), where
+    /// `build.rs` could compile it.
+    fn not_for_libzmq_sodium(&self) -> Option<&'static str> {
+        let tcp = |t| matches!(t, Transport::Tcp | Transport::TcpCurve);
+        let plays = match self.kind {
+            Kind::Thr { transport, .. } | Kind::Lat { transport, .. } => tcp(transport),
+            Kind::Handshakes => true,
+            _ => false,
+        };
+        if !plays {
+            return Some(
+                "libzmq+sodium plays only the tcp and tcp+CURVE throughput and latency \
+                 scenarios and the CURVE handshakes",
+            );
+        }
+        libzmq_sodium::missing()
     }
 }
 
@@ -464,6 +501,13 @@ pub(crate) fn targets() -> Vec<Target> {
         versus: (Lib::Libzmq, scenario),
         bound,
     };
+    let vs_libzmq_sodium = |text, scenario, metric, bound| Target {
+        text,
+        scenario,
+        metric,
+        versus: (Lib::LibzmqSodium, scenario),
+        bound,
+    };
     let vs_zeromq = |text, scenario, metric| Target {
         text,
         scenario,
@@ -609,6 +653,31 @@ pub(crate) fn targets() -> Vec<Target> {
             "echo 100 pipelining tcp clients 64 B: echoes/s ≥ 0.8× a raw mio server",
             "echo-100p-64",
         ),
+        // CURVE, against the system's libzmq with libsodium (the bundled one has no CURVE).
+        vs_libzmq_sodium(
+            "tcp+CURVE 16 B msg/s ≥ 1.5× libzmq+sodium",
+            "curve-16",
+            "msgs_per_sec",
+            Bound::AtLeast(1.5),
+        ),
+        vs_libzmq_sodium(
+            "tcp+CURVE 1 KiB msg/s ≥ 1.5× libzmq+sodium",
+            "curve-1k",
+            "msgs_per_sec",
+            Bound::AtLeast(1.5),
+        ),
+        vs_libzmq_sodium(
+            "REQ/REP tcp+CURVE 16 B one-way p50 no worse than libzmq+sodium (≤ 1×)",
+            "curve-lat",
+            "p50_us",
+            Bound::AtMost(1.0),
+        ),
+        vs_libzmq_sodium(
+            "REQ/REP tcp+CURVE 16 B one-way p99 no worse than libzmq+sodium (≤ 1×)",
+            "curve-lat",
+            "p99_us",
+            Bound::AtMost(1.0),
+        ),
         Target {
             text: "one PUSH shared by 4 threads ≥ 1× one thread",
             scenario: "push-4t",
@@ -674,6 +743,38 @@ mod tests {
             if let Some((key, _)) = s.cpu_figure(Lib::Ferrozmq, 1.0) {
                 assert!(s.metrics().iter().any(|m| m.key == key), "{}", s.id);
             }
+        }
+    }
+
+    #[test]
+    fn curve_is_compared_with_the_system_libzmq() {
+        let by_id = |id: &str| all().into_iter().find(|s| s.id == id).unwrap();
+        for id in ["curve-16", "curve-1k", "curve-lat", "curve-hs"] {
+            assert_eq!(by_id(id).reference(), Lib::LibzmqSodium, "{id}");
+            assert!(by_id(id).not_applicable(Lib::Libzmq).is_some(), "{id}");
+            assert_eq!(
+                by_id(id).not_applicable(Lib::LibzmqSodium),
+                libzmq_sodium::missing()
+            );
+        }
+        for id in ["tcp-16", "tcp-64k", "lat-tcp"] {
+            assert_eq!(by_id(id).reference(), Lib::Libzmq, "{id}");
+            assert_eq!(
+                by_id(id).not_applicable(Lib::LibzmqSodium),
+                libzmq_sodium::missing()
+            );
+        }
+        // The rest is the bundled libzmq's.
+        for id in [
+            "ipc-16",
+            "inproc-16",
+            "tcp-16-1p",
+            "pubsub-4",
+            "rss-5000",
+            "echo-1000-64",
+        ] {
+            let why = by_id(id).not_applicable(Lib::LibzmqSodium);
+            assert!(why.is_some_and(|w| w.contains("plays only")), "{id}");
         }
     }
 

@@ -1,7 +1,8 @@
 //! The chart of BENCHMARKS.md, as a small hand-written SVG: one group of horizontal bars per
 //! figure, each bar a library's advantage over libzmq on a log scale (throughput: its ratio;
 //! latency, CPU time and memory: libzmq's value over its own, so longer is better everywhere),
-//! with a line at libzmq (1×) and a tick at ferrozmq's target where the issue sets one.
+//! with a line at libzmq (1×) and a tick at ferrozmq's target where the issue sets one. The
+//! CURVE rows are over libzmq+sodium, as the ratios table's (the bundled libzmq has no CURVE).
 
 use std::fmt::Write as _;
 
@@ -64,10 +65,12 @@ pub(crate) fn chart(
     let _ = writeln!(
         svg,
         "<text x=\"10\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Advantage over libzmq \
-         (log scale; longer is better: throughput ratio, or libzmq ÷ latency / CPU / memory)</text>"
+         (CURVE: libzmq+sodium; longer is better: throughput ratio, or libzmq ÷ latency / CPU \
+         / memory)</text>"
     );
-    for (i, &lib) in shown.iter().enumerate() {
-        let lx = LABEL_W + i as f64 * 110.0;
+    // Each legend entry as wide as its name (about 6.5 px a character at 11 px).
+    let mut lx = LABEL_W;
+    for &lib in &shown {
         let _ = writeln!(
             svg,
             "<rect x=\"{lx}\" y=\"28\" width=\"12\" height=\"10\" fill=\"{}\"/>\
@@ -76,12 +79,9 @@ pub(crate) fn chart(
             lx + 16.0,
             lib_name(lib)
         );
+        lx += 30.0 + 6.5 * lib_name(lib).len() as f64;
     }
-    let _ = writeln!(
-        svg,
-        "<text x=\"{}\" y=\"37\">| ferrozmq target</text>",
-        LABEL_W + shown.len() as f64 * 110.0
-    );
+    let _ = writeln!(svg, "<text x=\"{lx}\" y=\"37\">| ferrozmq target</text>");
     let bottom = height - 30.0;
     for e in lo_exp..=hi_exp {
         let v = 2f64.powi(e);
@@ -158,14 +158,17 @@ fn rows(scenarios: &[Scenario], shown: &[Lib], results: &Results, targets: &[Tar
             let advantage = |r: f64| if m.lower_is_better { 1.0 / r } else { r };
             let bars: Vec<(Lib, f64)> = shown
                 .iter()
+                .filter(|&&lib| lib != s.reference())
                 .filter_map(|&lib| {
-                    let r = ratio(results, (s.id, lib), (s.id, Lib::Libzmq), m.key)?;
+                    let r = ratio(results, (s.id, lib), (s.id, s.reference()), m.key)?;
                     (r > 0.0).then(|| (lib, advantage(r)))
                 })
                 .collect();
             let target = targets
                 .iter()
-                .find(|t| t.scenario == s.id && t.metric == m.key && t.versus.0 == Lib::Libzmq)
+                .find(|t| {
+                    t.scenario == s.id && t.metric == m.key && t.versus == (s.reference(), s.id)
+                })
                 .map(|t| match t.bound {
                     Bound::AtLeast(b) | Bound::AtMost(b) => advantage(b),
                 });
@@ -201,6 +204,7 @@ fn color(lib: Lib) -> &'static str {
     match lib {
         Lib::Ferrozmq => "#d9480f",
         Lib::Libzmq => "#495057",
+        Lib::LibzmqSodium => "#7048e8",
         Lib::Zeromq => "#1971c2",
         Lib::Rzmq => "#2f9e44",
         Lib::Raw => "#adb5bd",
@@ -283,5 +287,29 @@ mod tests {
         assert!(svg.contains("3.00×") && svg.contains(">ferrozmq<") && svg.contains(">rzmq<"));
         assert!(!svg.contains(">libzmq<"));
         assert_eq!(svg.matches("<svg").count(), 1);
+    }
+
+    #[test]
+    fn curve_bars_are_advantages_over_libzmq_sodium() {
+        let scenarios: Vec<_> = scenario::all()
+            .into_iter()
+            .filter(|s| s.id == "curve-16")
+            .collect();
+        let mut results = Results::new();
+        results.insert(
+            ("curve-16", Lib::Ferrozmq),
+            two(("msgs_per_sec", 300.0), ("cpu_ns_per_msg", 100.0)),
+        );
+        results.insert(
+            ("curve-16", Lib::LibzmqSodium),
+            two(("msgs_per_sec", 200.0), ("cpu_ns_per_msg", 400.0)),
+        );
+        let shown = [Lib::Ferrozmq, Lib::LibzmqSodium];
+        let rows = rows(&scenarios, &shown, &results, &scenario::targets());
+        // libzmq+sodium is the reference here: no bar of its own, ferrozmq's over it.
+        assert_eq!(rows[0].bars, [(Lib::Ferrozmq, 1.5)]);
+        assert_eq!(rows[0].target, Some(1.5));
+        assert_eq!(rows[1].bars, [(Lib::Ferrozmq, 4.0)]);
+        assert_eq!(rows[1].target, None);
     }
 }

@@ -5,6 +5,8 @@
 //! `{"endpoint":...}`; a subscriber prints `{"ready":1}` once the publisher reaches it; the last
 //! line is the result. Senders and publishers wait for the orchestrator on stdin (a line to go
 //! on, end of input to exit), so no library's LINGER decides whether the last messages arrive.
+//! The `libzmq+sodium` column's worker is a C program that speaks the same protocol
+//! (`libs/libzmq_sodium.rs`).
 //!
 //! The measuring loops are written once here, for blocking sockets ([`Blocking`]) and for
 //! `async` ones ([`Async`]); each library's file only adapts its socket calls to them. Methods
@@ -61,7 +63,11 @@ pub(crate) struct Job {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
 pub(crate) enum Lib {
     Ferrozmq,
+    /// libzmq as the `zmq` crate bundles it (built from source, without CURVE).
     Libzmq,
+    /// The system's libzmq, built with libsodium (Debian's libzmq5), through a C worker.
+    #[value(name = "libzmq+sodium")]
+    LibzmqSodium,
     Zeromq,
     Rzmq,
     /// The raw-socket baselines; in the echo scenario, the mio echo server.
@@ -207,7 +213,9 @@ pub(crate) fn run(job: &Job) -> Result<()> {
         ensure_open_files(job.count + 256)?;
     }
     let result = match (job.role, job.lib) {
-        // Only ferrozmq's worker sets CURVE up (see scenario::not_applicable).
+        // The C worker, in this process's place.
+        (_, Lib::LibzmqSodium) => crate::libs::libzmq_sodium::exec(job),
+        // Only ferrozmq's and the C worker set CURVE up (see scenario::not_applicable).
         _ if job.transport == Transport::TcpCurve && job.lib != Lib::Ferrozmq => {
             Err(unsupported(job))
         }
