@@ -32,6 +32,14 @@ pub struct Context {
     shell: Arc<ContextShell>,
 }
 
+#[cfg(test)]
+impl Context {
+    /// What the context's sockets share, for unit tests of its parts.
+    pub(crate) fn inner(&self) -> &Arc<ContextInner> {
+        &self.shell.inner
+    }
+}
+
 /// Dropping the last shell terminates the context.
 #[derive(Debug)]
 struct ContextShell {

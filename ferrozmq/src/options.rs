@@ -500,10 +500,13 @@ impl Options {
                 self.mechanism = Mechanism::Curve;
             }
             SocketOption::CurveServerKey(key) => {
-                self.curve_server_key = Some(
-                    CurvePublicKey::from_bytes_or_z85(&key)
-                        .map_err(|_| OptionError::InvalidValue("ZMQ_CURVE_SERVERKEY"))?,
-                );
+                let invalid = || OptionError::InvalidValue("ZMQ_CURVE_SERVERKEY");
+                let key = CurvePublicKey::from_bytes_or_z85(&key).map_err(|_| invalid())?;
+                // A point of small order (all zeros, say) would let anyone pose as the server.
+                if key.is_small_order() {
+                    return Err(invalid());
+                }
+                self.curve_server_key = Some(key);
                 self.mechanism = Mechanism::Curve;
                 self.as_server = false;
             }

@@ -40,10 +40,12 @@ impl ZapSlot {
 }
 
 /// At most this many ZAP requests wait for their replies at once, per context. Past it, a
-/// handshake that needs ZAP is refused (status 500) without asking: a handler that stopped
-/// answering would otherwise let every new connection add a request to its queue and an
-/// entry here, without bound. Requests of connections that closed while waiting count until
-/// the handler answers them (their reply is then dropped).
+/// handshake that needs ZAP is refused (status 300, a temporary failure) without asking: a
+/// handler that stopped answering would otherwise let every new connection add a request to
+/// its queue and an entry here, without bound. When the limit is reached, the entries of
+/// connections that have gone away are dropped first (their replies, if any ever come, are
+/// ignored); the requests themselves stay bounded by the client socket's SNDHWM (this limit)
+/// plus the handler's RCVHWM.
 pub const MAX_ZAP_WAITING: usize = 4096;
 
 /// What a refused-for-backlog handshake reports.
@@ -69,7 +71,8 @@ impl ZapClient {
     pub(crate) fn start(ctx: &Arc<ContextInner>, handler: u64) -> Option<Arc<ZapClient>> {
         let socket = ctx.internal_socket(SocketType::Dealer);
         for option in [
-            SocketOption::SndHwm(0),
+            // Never reached while the handler keeps up: `ask` refuses past MAX_ZAP_WAITING.
+            SocketOption::SndHwm(MAX_ZAP_WAITING),
             SocketOption::RcvHwm(0),
             SocketOption::Linger(Some(std::time::Duration::ZERO)),
         ] {
@@ -114,8 +117,12 @@ impl ZapClient {
         {
             let mut pending = self.pending.lock();
             if pending.len() >= MAX_ZAP_WAITING {
+                // A connection that closed (or timed out) dropped its share of the slot.
+                pending.retain(|_, (slot, _)| Arc::strong_count(slot) > 1);
+            }
+            if pending.len() >= MAX_ZAP_WAITING {
                 drop(pending);
-                slot.put(ZapReply::new(500, ZAP_BACKLOG));
+                slot.put(ZapReply::new(300, ZAP_BACKLOG));
                 signal.notify();
                 return Some(slot);
             }
@@ -165,5 +172,54 @@ fn receive_replies(socket: &Arc<SocketCore>, client: &Weak<ZapClient>, ctx: &Wea
     }
     if let (Some(ctx), Some(client)) = (ctx.upgrade(), client.upgrade()) {
         ctx.drop_zap_client(client.handler);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Context;
+
+    struct Nop;
+    impl super::super::pipe::Notify for Nop {
+        fn notify(&self) {}
+    }
+
+    fn request() -> ZapRequest {
+        ZapRequest::new("test", "127.0.0.1", Bytes::new())
+    }
+
+    /// A handler that reads every request and answers none: at most MAX_ZAP_WAITING
+    /// requests wait; the next handshake is refused at once (300) and its request never
+    /// sent; once some asking connections have gone (dropped their slots), there is room.
+    #[test]
+    fn waiting_requests_are_capped_and_departed_ones_make_room() {
+        let ctx = Context::new();
+        let handler = ctx.socket(SocketType::Router);
+        handler.bind(ZAP_ENDPOINT).unwrap();
+        let client = ctx.inner().zap_client().unwrap();
+        let signal: Signal = Arc::new(Nop);
+        let guard = Some(std::time::Duration::from_secs(20));
+        let mut waiting = Vec::new();
+        for _ in 0..MAX_ZAP_WAITING {
+            waiting.push(client.ask(&request(), signal.clone()).unwrap());
+            // The handler takes the request (and never answers it).
+            handler.recv_timeout(guard).unwrap();
+        }
+        assert!(waiting.iter().all(|slot| slot.take().is_none()));
+
+        let refused = client.ask(&request(), signal.clone()).unwrap();
+        let reply = refused.take().expect("refused at once");
+        assert_eq!(reply.status_code, 300);
+        // Its request was not sent (an inproc send lands before `ask` returns).
+        assert!(handler
+            .recv_timeout(Some(std::time::Duration::ZERO))
+            .is_err());
+
+        // Half the asking connections close: their entries make room.
+        waiting.truncate(MAX_ZAP_WAITING / 2);
+        let asked = client.ask(&request(), signal.clone()).unwrap();
+        assert!(asked.take().is_none(), "asked, waiting for the handler");
+        handler.recv_timeout(guard).unwrap();
     }
 }

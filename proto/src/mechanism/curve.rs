@@ -63,12 +63,30 @@ pub(crate) struct NonceExhausted;
 /// and 16 zero bytes. Zeroised on drop.
 pub(crate) struct BoxKey(Zeroizing<[u8; 32]>);
 
+/// A public key of small order: the X25519 shared secret with it is all zeros whatever the
+/// secret key (the secret is clamped to a multiple of 8), so anyone could compute the box key.
+/// libsodium's `crypto_scalarmult` refuses it; so do we.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WeakKey;
+
 impl BoxKey {
-    /// The key of boxes between `secret`'s owner and `public`'s (the same from either side).
-    pub(crate) fn new(public: &PublicKey, secret: &SecretKey) -> BoxKey {
+    /// The key of boxes between `secret`'s owner and `public`'s (the same from either side):
+    /// X25519 as RFC 7748 defines it, then HSalsa20. Refused if `public` has small order.
+    pub(crate) fn new(public: &PublicKey, secret: &SecretKey) -> Result<BoxKey, WeakKey> {
         let scalar = Zeroizing::new(secret.to_bytes());
-        let shared = Zeroizing::new(MontgomeryPoint(*public.as_bytes()).mul_clamped(*scalar).0);
-        BoxKey(hsalsa20(&shared, &[0; 16]))
+        let mut point = MontgomeryPoint(*public.as_bytes()).mul_clamped(*scalar);
+        let shared = Zeroizing::new(point.0);
+        zeroize::Zeroize::zeroize(&mut point.0);
+        if bool::from(shared.ct_eq(&[0u8; 32])) {
+            return Err(WeakKey);
+        }
+        Ok(BoxKey(hsalsa20(&shared, &[0; 16])))
+    }
+
+    /// The key the weak shared secret (all zeros) gives: only ever used to seal a HELLO to a
+    /// configured server key of small order, whose WELCOME is then refused.
+    fn of_weak_key() -> BoxKey {
+        BoxKey(hsalsa20(&[0; 32], &[0; 16]))
     }
 
     /// The Salsa20 key of every box whose 24-byte nonce starts with `prefix`.
@@ -93,8 +111,9 @@ fn hsalsa20(key: &[u8; 32], input: &[u8; 16]) -> Zeroizing<[u8; 32]> {
 /// §"MESSAGE"). Both directions count their short nonce up from where the handshake left
 /// it; an incoming nonce not above the last one is a replay or a reordering and is fatal.
 pub(crate) struct CurveCipher {
-    /// The connection's box key, for READY (the handshake's last box).
-    key: BoxKey,
+    /// The connection's box key, for INITIATE and READY; dropped (and zeroised) when the
+    /// handshake is done, as MESSAGE boxes only need the two keys below.
+    key: Option<BoxKey>,
     /// Salsa20 key of our MESSAGE boxes: HSalsa20(key, our MESSAGE nonce prefix).
     send_key: Zeroizing<[u8; 32]>,
     /// Salsa20 key of the peer's MESSAGE boxes.
@@ -146,7 +165,7 @@ impl CurveCipher {
         CurveCipher {
             send_key: key.stream_key(ours),
             recv_key: key.stream_key(theirs),
-            key,
+            key: Some(key),
             send_nonce,
             recv_nonce,
         }
@@ -203,7 +222,9 @@ impl CurveCipher {
     /// plaintext starts (it runs to the end of the slice). Nothing is changed if it fails.
     pub(crate) fn open_in_place(&mut self, body: &mut [u8]) -> Result<(u8, usize), PeerMisbehaved> {
         let Some(rest) = body.strip_prefix(b"\x07MESSAGE") else {
-            let name = crate::codec::command::split_name(Bytes::copy_from_slice(body))
+            // The name is at most 255 bytes after its length: copy no more than that.
+            let head = body.get(..256).unwrap_or(body);
+            let name = crate::codec::command::split_name(Bytes::copy_from_slice(head))
                 .map(|(name, _)| name)
                 .unwrap_or_default();
             return Err(PeerMisbehaved::UnexpectedCommand { name });
@@ -257,8 +278,8 @@ pub(crate) struct ExpectWelcome {
     transient: SecretKey,
     /// C', derived once.
     transient_public: PublicKey,
-    /// The box key of C' and S: HELLO's, and WELCOME's again.
-    hello_key: BoxKey,
+    /// The box key of C' and S: HELLO's, and WELCOME's again (`None` if S has small order).
+    hello_key: Option<BoxKey>,
     ours: Metadata,
 }
 
@@ -315,7 +336,7 @@ impl CurveHandshake {
             keys: keys.clone(),
             server_key,
             transient_public: transient.public_key(),
-            hello_key: BoxKey::new(&PublicKey::from(*server_key.as_bytes()), &transient),
+            hello_key: BoxKey::new(&PublicKey::from(*server_key.as_bytes()), &transient).ok(),
             transient,
             ours,
         })
@@ -386,7 +407,15 @@ impl ExpectWelcome {
     fn send_hello(&self, out: &mut BytesMut) {
         // RFC 26: hello-box = Box[64 zero octets](C'->S), nonce "CurveZMQHELLO---" + short nonce.
         let nonce = 1u64.to_be_bytes();
-        let sealed = seal(&self.hello_key, b"CurveZMQHELLO---", &nonce, &[0; 64]);
+        let sealed = match &self.hello_key {
+            Some(key) => seal(key, b"CurveZMQHELLO---", &nonce, &[0; 64]),
+            None => seal(
+                &BoxKey::of_weak_key(),
+                b"CurveZMQHELLO---",
+                &nonce,
+                &[0; 64],
+            ),
+        };
         put_command(
             out,
             b"HELLO",
@@ -415,19 +444,28 @@ impl ExpectWelcome {
         let (long_nonce, sealed) = data.split_at(16);
         // RFC 26: welcome-box = Box[S' + cookie](S->C'). If it does not open, the server is
         // not the one whose key we were given.
-        let plain = open(&self.hello_key, b"WELCOME-", long_nonce, sealed).ok_or_else(|| {
+        let Some(hello_key) = &self.hello_key else {
+            return Err(SessionError::AuthFailed {
+                reason: "CURVE_SERVERKEY is a point of small order: no server can prove it".into(),
+            });
+        };
+        let plain = open(hello_key, b"WELCOME-", long_nonce, sealed).ok_or_else(|| {
             SessionError::AuthFailed {
                 reason: "WELCOME did not open with CURVE_SERVERKEY: wrong server key".into(),
             }
         })?;
         let (server_transient, cookie) = plain.split_at(32);
         let server_transient = PublicKey::from(array32(server_transient)?);
-        let session_key = BoxKey::new(&server_transient, &self.transient);
+        let weak = |_| PeerMisbehaved::WeakCurveKey {
+            what: "WELCOME's S'",
+        };
+        let session_key = BoxKey::new(&server_transient, &self.transient).map_err(weak)?;
 
         // RFC 26: vouch = long nonce + Box[C' + S](C->S'), nonce "VOUCH---" + long nonce.
         let mut vouch_nonce = [0u8; 16];
         OsRng.fill_bytes(&mut vouch_nonce);
-        let vouch_key = BoxKey::new(&server_transient, &self.keys.secret.to_box_key());
+        let vouch_key =
+            BoxKey::new(&server_transient, &self.keys.secret.to_box_key()).map_err(weak)?;
         let vouch_plain = concat64(self.transient_public.as_bytes(), self.server_key.as_bytes());
         let vouch = seal(&vouch_key, b"VOUCH---", &vouch_nonce, &vouch_plain);
 
@@ -465,12 +503,13 @@ impl ExpectReady {
         }
         let (nonce, sealed) = data.split_at(8);
         // RFC 26: ready-box = Box[metadata](S'->C'), nonce "CurveZMQREADY---" + short nonce.
-        let plain = open(&self.cipher.key, b"CurveZMQREADY---", nonce, sealed)
+        let plain = open_with(self.cipher.key.as_ref(), b"CurveZMQREADY---", nonce, sealed)
             .ok_or(PeerMisbehaved::BoxDidNotOpen { what: "READY" })?;
         self.cipher.recv_nonce = u64::from_be_bytes(array8(nonce)?);
         let peer =
             Metadata::decode(Bytes::copy_from_slice(&plain)).map_err(PeerMisbehaved::from)?;
         let mut done = Done::clear(peer);
+        self.cipher.key = None;
         done.cipher = Some(Box::new(self.cipher));
         Ok((CurveHandshake::Poisoned, HandshakeStep::Done(done)))
     }
@@ -498,7 +537,8 @@ impl ExpectHello {
         let (client_transient, rest) = rest.split_at(32);
         let (nonce, sealed) = rest.split_at(8);
         let client_transient = PublicKey::from(array32(client_transient)?);
-        let key = BoxKey::new(&client_transient, &self.secret.to_box_key());
+        let key = BoxKey::new(&client_transient, &self.secret.to_box_key())
+            .map_err(|_| PeerMisbehaved::WeakCurveKey { what: "HELLO's C'" })?;
         let plain = open(&key, b"CurveZMQHELLO---", nonce, sealed).ok_or_else(|| {
             refuse(
                 out,
@@ -532,7 +572,8 @@ impl ExpectHello {
         put_command(out, b"WELCOME", &[&long_nonce, &sealed]);
 
         let cipher = CurveCipher::new(
-            BoxKey::new(&client_transient, &transient),
+            BoxKey::new(&client_transient, &transient)
+                .map_err(|_| PeerMisbehaved::WeakCurveKey { what: "HELLO's C'" })?,
             false,
             1,
             u64::from_be_bytes(array8(nonce)?),
@@ -582,7 +623,7 @@ impl ExpectInitiate {
         if nonce_value <= self.cipher.recv_nonce {
             return Err(PeerMisbehaved::NonceNotIncreasing.into());
         }
-        let plain = open(&self.cipher.key, b"CurveZMQINITIATE", nonce, sealed)
+        let plain = open_with(self.cipher.key.as_ref(), b"CurveZMQINITIATE", nonce, sealed)
             .ok_or(PeerMisbehaved::BoxDidNotOpen { what: "INITIATE" })?;
         self.cipher.recv_nonce = nonce_value;
         let (client_key, rest) = plain.split_at(32);
@@ -591,7 +632,8 @@ impl ExpectInitiate {
         let client_key = PublicKey::from(array32(client_key)?);
         // RFC 26: the vouch, from C to S', must hold C' and S: it proves the client that owns
         // C started this very connection.
-        let vouch_key = BoxKey::new(&client_key, &self.transient);
+        let vouch_key = BoxKey::new(&client_key, &self.transient)
+            .map_err(|_| refuse(out, "INITIATE's C is a point of small order"))?;
         let vouch_plain = open(&vouch_key, b"VOUCH---", vouch_nonce, vouch)
             .ok_or_else(|| refuse(out, "INITIATE vouch did not open"))?;
         let expected = concat64(self.client_transient.as_bytes(), self.public.as_bytes());
@@ -633,7 +675,10 @@ fn send_ready(
     let nonce = nonce_value.to_be_bytes();
     let mut metadata = BytesMut::new();
     ours.encode(&mut metadata);
-    let sealed = seal(&cipher.key, b"CurveZMQREADY---", &nonce, &metadata);
+    let Some(key) = cipher.key.take() else {
+        return Err(PeerMisbehaved::BoxDidNotOpen { what: "READY" }.into());
+    };
+    let sealed = seal(&key, b"CurveZMQREADY---", &nonce, &metadata);
     put_command(out, b"READY", &[&nonce, &sealed]);
     let mut done = Done::clear(peer);
     done.cipher = Some(Box::new(cipher));
@@ -687,6 +732,16 @@ pub(crate) fn seal(key: &BoxKey, prefix: &[u8], tail: &[u8], plain: &[u8]) -> Ve
         }
     }
     sealed
+}
+
+/// [`open`] with a key that may already be gone (then nothing opens).
+fn open_with(
+    key: Option<&BoxKey>,
+    prefix: &[u8],
+    tail: &[u8],
+    sealed: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    open(key?, prefix, tail, sealed)
 }
 
 /// Opens a box sealed by [`seal`]; `None` if it is too short or does not authenticate.
@@ -781,7 +836,8 @@ mod tests {
         let key = BoxKey::new(
             &PublicKey::from(<[u8; 32]>::try_from(&bob_pk[..]).unwrap()),
             &SecretKey::from(<[u8; 32]>::try_from(&alice_sk[..]).unwrap()),
-        );
+        )
+        .unwrap();
         let (prefix, tail) = nonce.split_at(16);
         assert_eq!(seal(&key, prefix, tail, &message), expected);
         assert_eq!(
@@ -878,6 +934,25 @@ mod tests {
             let (got_flags, got) = server.open_frame(body).unwrap();
             proptest::prop_assert_eq!(got_flags, flags);
             proptest::prop_assert_eq!(&got[..], &plain[..]);
+
+            // And the other way: the server's boxes under the server's nonce prefix.
+            let (mut client, mut server) = cipher_pair(key_bytes, 1, 0);
+            server.send_nonce = nonce;
+            client.recv_nonce = nonce - 1;
+            let mut out = BytesMut::new();
+            server.seal_frame(&mut out, flags, &[&plain]).unwrap();
+            let body = sealed_body(&out);
+            let mut expected = vec![flags];
+            expected.extend_from_slice(&plain);
+            let full_nonce = nonce24(SERVER_MESSAGE, &nonce.to_be_bytes());
+            let tag = reference
+                .encrypt_in_place_detached(&full_nonce.into(), b"", &mut expected)
+                .unwrap();
+            proptest::prop_assert_eq!(&body[16..32], &tag[..]);
+            proptest::prop_assert_eq!(&body[32..], &expected[..]);
+            let (got_flags, got) = client.open_frame(body).unwrap();
+            proptest::prop_assert_eq!(got_flags, flags);
+            proptest::prop_assert_eq!(&got[..], &plain[..]);
         }
 
         /// Any single flipped bit after the nonce (tag or ciphertext) is refused, and the
@@ -922,5 +997,57 @@ mod tests {
             server.open_frame(body),
             Err(PeerMisbehaved::NonceNotIncreasing)
         ));
+    }
+
+    /// Short or foreign bodies from a peer are refused without a panic, and a refused box
+    /// changes neither the buffer nor the nonce.
+    #[test]
+    fn hostile_message_bodies_are_refused() {
+        let (mut client, mut server) = cipher_pair([5; 32], 1, 0);
+        let mut bodies: Vec<Vec<u8>> = vec![
+            vec![],
+            b"\x07MESSAG".to_vec(),
+            b"\x07MESSAGE".to_vec(),
+            [&b"\x07MESSAGE"[..], &[0; 24]].concat(),
+            [&b"\x07MESSAGE"[..], &[0; 25]].concat(),
+            b"\x04PING\x00\x00".to_vec(),
+            vec![0xff; 300],
+        ];
+        let mut out = BytesMut::new();
+        client.seal_frame(&mut out, 0, &[b"ok"]).unwrap();
+        let good = sealed_body(&out).to_vec();
+        let mut bad_tag = good.clone();
+        bad_tag[20] ^= 1;
+        bodies.push(bad_tag);
+        for body in bodies {
+            let mut copy = body.clone();
+            assert!(server.open_in_place(&mut copy).is_err(), "{body:?}");
+            assert_eq!(copy, body, "a refused box is left as it came");
+        }
+        assert_eq!(server.recv_nonce, 0);
+        let mut good_copy = good.clone();
+        let (flags, at) = server.open_in_place(&mut good_copy).unwrap();
+        assert_eq!((flags, &good_copy[at..]), (0, &b"ok"[..]));
+    }
+
+    /// Points of small order give an all-zero shared secret: refused as box keys (as
+    /// libsodium's `crypto_box_beforenm` refuses them), and flagged by `is_small_order`.
+    #[test]
+    fn small_order_keys_are_refused() {
+        let secret = SecretKey::from([9; 32]);
+        let mut order_8 = [0u8; 32];
+        order_8[..8].copy_from_slice(&[0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae]);
+        order_8[8..16].copy_from_slice(&[0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a]);
+        order_8[16..24].copy_from_slice(&[0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd]);
+        order_8[24..].copy_from_slice(&[0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00]);
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        for weak in [[0u8; 32], one, order_8] {
+            assert!(BoxKey::new(&PublicKey::from(weak), &secret).is_err());
+            assert!(CurvePublicKey::from(weak).is_small_order());
+        }
+        let good = SecretKey::from([3; 32]).public_key();
+        assert!(BoxKey::new(&good, &secret).is_ok());
+        assert!(!CurvePublicKey::from(*good.as_bytes()).is_small_order());
     }
 }

@@ -103,6 +103,17 @@ impl CurvePublicKey {
     pub fn to_z85(&self) -> String {
         z85::encode(&self.0).unwrap_or_default()
     }
+
+    /// True if the key is a point of small order (such as all zeros): its X25519 shared
+    /// secret with any secret key is all zeros, so it cannot authenticate anyone. libsodium
+    /// refuses such keys in `crypto_box`; ferrozmq refuses them as CURVE_SERVERKEY and when
+    /// a peer sends one.
+    pub fn is_small_order(&self) -> bool {
+        // Any clamped scalar is a multiple of the cofactor 8: the product is the identity
+        // (all zeros) exactly for the points of small order.
+        let product = curve25519_dalek::MontgomeryPoint(self.0).mul_clamped([1; 32]);
+        bool::from(product.0.ct_eq(&[0u8; 32]))
+    }
 }
 
 impl From<[u8; 32]> for CurvePublicKey {
@@ -228,6 +239,23 @@ impl fmt::Debug for SecretBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cached public half follows the key: a clone made after it was derived keeps it,
+    /// and zeroising the key forgets it (the zero key's own public half is derived anew).
+    #[test]
+    fn cached_public_key_follows_the_secret() {
+        let mut secret = CurveSecretKey::from([7; 32]);
+        let public = secret.public_key();
+        let copy = secret.clone();
+        assert_eq!(copy.public_key(), public);
+        secret.zeroize();
+        assert_eq!(secret.as_bytes(), &[0; 32]);
+        assert_eq!(
+            secret.public_key(),
+            CurveSecretKey::from([0; 32]).public_key()
+        );
+        assert_ne!(secret.public_key(), public);
+    }
 
     /// libzmq's `zmq_curve` manual page pairs this secret key with this public key.
     #[test]

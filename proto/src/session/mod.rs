@@ -777,7 +777,9 @@ impl Session {
     }
 
     /// CURVE traffic: every frame is a MESSAGE box whose plaintext starts with the inner
-    /// frame's flags (RFC 26 §"MESSAGE"); opened in place, without a copy.
+    /// frame's flags (RFC 26 §"MESSAGE"). Boxes are opened where they lie in the read
+    /// buffer; a small frame's plaintext is then copied into an inline frame, a large one's
+    /// split off the buffer (no copy).
     fn read_traffic_sealed(
         &mut self,
         buf: &mut BytesMut,
@@ -799,10 +801,10 @@ impl Session {
             if buf.len() < header.frame_len() {
                 return Ok(());
             }
-            buf.advance(header.header_len);
             let Some(cipher) = self.cipher.as_mut() else {
                 return Ok(());
             };
+            buf.advance(header.header_len);
             // A box of a small data frame is opened where it lies in the read buffer and its
             // plaintext copied into an inline frame: no share of the buffer is split off.
             if header.body_len <= SMALL_SEALED && !buf.starts_with(b"\x05ERROR") {
