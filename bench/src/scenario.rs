@@ -494,20 +494,17 @@ impl Bound {
 
 /// The targets of the issue ("The fast path"), in its order.
 pub(crate) fn targets() -> Vec<Target> {
-    let vs_libzmq = |text, scenario, metric, bound| Target {
-        text,
-        scenario,
-        metric,
-        versus: (Lib::Libzmq, scenario),
-        bound,
+    let versus = |lib| {
+        move |text, scenario, metric, bound| Target {
+            text,
+            scenario,
+            metric,
+            versus: (lib, scenario),
+            bound,
+        }
     };
-    let vs_libzmq_sodium = |text, scenario, metric, bound| Target {
-        text,
-        scenario,
-        metric,
-        versus: (Lib::LibzmqSodium, scenario),
-        bound,
-    };
+    let vs_libzmq = versus(Lib::Libzmq);
+    let vs_libzmq_sodium = versus(Lib::LibzmqSodium);
     let vs_zeromq = |text, scenario, metric| Target {
         text,
         scenario,

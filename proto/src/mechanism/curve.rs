@@ -903,6 +903,27 @@ mod tests {
         BytesMut::from(&out[header..])
     }
 
+    /// A MESSAGE body's tag and ciphertext are what `crypto_secretbox` (NaCl's box under the
+    /// precomputed key) makes of the flags and payload with the full 24-byte nonce.
+    fn check_against_nacl(
+        body: &[u8],
+        key_bytes: &[u8; 32],
+        prefix: &[u8; 16],
+        nonce: u64,
+        flags: u8,
+        plain: &[u8],
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut expected = vec![flags];
+        expected.extend_from_slice(plain);
+        let full_nonce = nonce24(prefix, &nonce.to_be_bytes());
+        let tag = XSalsa20Poly1305::new(key_bytes.into())
+            .encrypt_in_place_detached(&full_nonce.into(), b"", &mut expected)
+            .unwrap();
+        proptest::prop_assert_eq!(&body[16..32], &tag[..]);
+        proptest::prop_assert_eq!(&body[32..], &expected[..]);
+        Ok(())
+    }
+
     proptest::proptest! {
         /// The MESSAGE shortcut (per-direction Salsa20 keys) boxes exactly as NaCl's
         /// `crypto_box_afternm` with the full 24-byte nonce does (`crypto_secretbox` under the
@@ -920,17 +941,7 @@ mod tests {
             let body = sealed_body(&out);
             proptest::prop_assert_eq!(&body[..8], b"\x07MESSAGE");
             proptest::prop_assert_eq!(&body[8..16], &nonce.to_be_bytes());
-
-            let mut expected = vec![flags];
-            expected.extend_from_slice(&plain);
-            let reference = XSalsa20Poly1305::new((&key_bytes).into());
-            let full_nonce = nonce24(CLIENT_MESSAGE, &nonce.to_be_bytes());
-            let tag = reference
-                .encrypt_in_place_detached(&full_nonce.into(), b"", &mut expected)
-                .unwrap();
-            proptest::prop_assert_eq!(&body[16..32], &tag[..]);
-            proptest::prop_assert_eq!(&body[32..], &expected[..]);
-
+            check_against_nacl(&body, &key_bytes, CLIENT_MESSAGE, nonce, flags, &plain)?;
             let (got_flags, got) = server.open_frame(body).unwrap();
             proptest::prop_assert_eq!(got_flags, flags);
             proptest::prop_assert_eq!(&got[..], &plain[..]);
@@ -942,14 +953,7 @@ mod tests {
             let mut out = BytesMut::new();
             server.seal_frame(&mut out, flags, &[&plain]).unwrap();
             let body = sealed_body(&out);
-            let mut expected = vec![flags];
-            expected.extend_from_slice(&plain);
-            let full_nonce = nonce24(SERVER_MESSAGE, &nonce.to_be_bytes());
-            let tag = reference
-                .encrypt_in_place_detached(&full_nonce.into(), b"", &mut expected)
-                .unwrap();
-            proptest::prop_assert_eq!(&body[16..32], &tag[..]);
-            proptest::prop_assert_eq!(&body[32..], &expected[..]);
+            check_against_nacl(&body, &key_bytes, SERVER_MESSAGE, nonce, flags, &plain)?;
             let (got_flags, got) = client.open_frame(body).unwrap();
             proptest::prop_assert_eq!(got_flags, flags);
             proptest::prop_assert_eq!(&got[..], &plain[..]);
