@@ -7,7 +7,8 @@
 //! message for every send (`remote_thr`); latency is half the round trip of a REQ/REP echo
 //! (`local_lat`/`remote_lat`). Each side is one function ([`send_messages`],
 //! [`receive_messages`], [`echo`], [`ping`]) that both the in-process overview and the
-//! split-process tools run.
+//! split-process tools run. `--curve` encrypts both tests with CURVE (fresh keys each run),
+//! to see what encryption costs.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -16,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use ferrozmq::{BindError, Bytes, ConnectError, Context, Message, Socket, SocketType};
+use ferrozmq::{
+    BindError, Bytes, ConnectError, Context, CurveKeyPair, Message, Socket, SocketOption,
+    SocketType,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::UsageError;
@@ -40,6 +44,10 @@ pub(crate) struct BenchArgs {
     /// Round trips of the latency test [default: 20000].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     round_trips: Option<u64>,
+    /// Encrypt with CURVE (a fresh key pair for each side; the binding side is the server).
+    /// tcp and ipc only: inproc has no handshake.
+    #[arg(long)]
+    curve: bool,
 }
 
 /// The split-process tools: each is one side of a test, with libzmq's perf-tool semantics.
@@ -113,6 +121,12 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
     if let Some(tool) = args.tool {
         return run_tool(tool);
     }
+    if args.curve && args.transport == Transport::Inproc {
+        bail!(UsageError(
+            "--curve needs tcp or ipc: inproc connections have no handshake".into()
+        ));
+    }
+    let security = args.curve.then(Curve::new);
     let tests = suite(&args);
     let mut outcomes = Vec::new();
     for (i, test) in tests.iter().enumerate() {
@@ -122,18 +136,57 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
         let outcome = match *test {
             Test::Throughput { size, count } => {
                 let bar = progress(count, format!("throughput {}", Size(size)));
-                throughput(&ctx, &endpoint, size, count, &bar)
+                throughput(&ctx, &endpoint, security.as_ref(), size, count, &bar)
             }
             Test::Latency { size, round_trips } => {
                 let bar = progress(round_trips, format!("latency {}", Size(size)));
-                latency(&ctx, &endpoint, size, round_trips, &bar)
+                latency(&ctx, &endpoint, security.as_ref(), size, round_trips, &bar)
             }
         };
         ctx.terminate();
         outcomes.push(outcome.with_context(|| format!("{test:?} over {:?}", args.transport))?);
     }
-    print_table(args.transport, &outcomes);
+    let transport = format!("{:?}", args.transport).to_ascii_lowercase();
+    let transport = match args.curve {
+        true => format!("{transport}+curve"),
+        false => transport,
+    };
+    print_table(&transport, &outcomes);
     Ok(())
+}
+
+/// The key pairs of a CURVE run: the binding side is the server.
+struct Curve {
+    server: CurveKeyPair,
+    client: CurveKeyPair,
+}
+
+impl Curve {
+    fn new() -> Curve {
+        Curve {
+            server: CurveKeyPair::generate(),
+            client: CurveKeyPair::generate(),
+        }
+    }
+
+    /// Makes `binder` the CURVE server and `connecter` its client.
+    fn secure(&self, binder: &Socket, connecter: &Socket) -> Result<()> {
+        let key = |k: &[u8; 32]| Bytes::copy_from_slice(k);
+        binder.set_option(SocketOption::CurveServer(true))?;
+        binder.set_option(SocketOption::CurveSecretKey(key(self
+            .server
+            .secret
+            .as_bytes())))?;
+        connecter.set_option(SocketOption::CurveSecretKey(key(self
+            .client
+            .secret
+            .as_bytes())))?;
+        connecter.set_option(SocketOption::CurveServerKey(key(self
+            .server
+            .public
+            .as_bytes())))?;
+        Ok(())
+    }
 }
 
 /// The tests to run: 16 B and 4 KiB throughput and 16 B latency, or `--size` alone.
@@ -161,13 +214,17 @@ fn suite(args: &BenchArgs) -> Vec<Test> {
 fn throughput(
     ctx: &Context,
     endpoint: &Endpoint,
+    security: Option<&Curve>,
     size: usize,
     count: u64,
     bar: &ProgressBar,
 ) -> Result<Outcome> {
     let pull = ctx.socket(SocketType::Pull);
-    let ep = pull.bind(&endpoint.address)?;
     let push = ctx.socket(SocketType::Push);
+    if let Some(curve) = security {
+        curve.secure(&pull, &push)?;
+    }
+    let ep = pull.bind(&endpoint.address)?;
     push.connect(&ep)?;
     let sender = thread::spawn(move || send_messages(&push, size, count));
     let elapsed = receive_messages(&pull, size, count, Some(STALL), bar)?;
@@ -185,13 +242,17 @@ fn throughput(
 fn latency(
     ctx: &Context,
     endpoint: &Endpoint,
+    security: Option<&Curve>,
     size: usize,
     round_trips: u64,
     bar: &ProgressBar,
 ) -> Result<Outcome> {
     let rep = ctx.socket(SocketType::Rep);
-    let ep = rep.bind(&endpoint.address)?;
     let req = ctx.socket(SocketType::Req);
+    if let Some(curve) = security {
+        curve.secure(&rep, &req)?;
+    }
+    let ep = rep.bind(&endpoint.address)?;
     req.connect(&ep)?;
     let echo = thread::spawn(move || echo(&rep, WARM_UP + round_trips, Some(STALL)));
     let one_way = ping(&req, size, WARM_UP, round_trips, bar)?;
@@ -429,8 +490,7 @@ fn progress(len: u64, name: String) -> ProgressBar {
     bar
 }
 
-fn print_table(transport: Transport, outcomes: &[Outcome]) {
-    let transport = format!("{transport:?}").to_ascii_lowercase();
+fn print_table(transport: &str, outcomes: &[Outcome]) {
     println!(
         "{:<22} {:<9} {:>7} {:>10} {:>12} {:>10}",
         "throughput", "transport", "size", "messages", "msg/s", "MB/s"

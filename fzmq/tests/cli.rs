@@ -409,6 +409,30 @@ fn bench_runs_a_small_suite_without_a_terminal() {
     }
 }
 
+#[test]
+fn bench_measures_curve_over_tcp_and_ipc_and_refuses_it_over_inproc() {
+    for transport in ["tcp", "ipc"] {
+        let bench = run(&[
+            "bench",
+            "--curve",
+            "--transport",
+            transport,
+            "--count",
+            "2000",
+            "--round-trips",
+            "200",
+        ]);
+        bench.assert_success();
+        assert_eq!(
+            bench.stdout.matches(&format!("{transport}+curve")).count(),
+            3,
+            "{bench:#?}"
+        );
+    }
+    let inproc = run(&["bench", "--curve", "--transport", "inproc"]);
+    inproc.assert_code(2, "--curve needs tcp or ipc");
+}
+
 /// Waits for the `listening on EP` line, keeping every stderr line before it; returns EP and
 /// those lines.
 fn listening_on_keeping(fzmq: &mut Fzmq) -> (String, Vec<String>) {
