@@ -659,6 +659,7 @@ mod tests {
             size: None,
             count: None,
             round_trips: None,
+            curve: false,
         };
         let tests = format!("{:?}", suite(&args));
         assert_eq!(
