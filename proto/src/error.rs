@@ -130,13 +130,6 @@ pub enum PeerMisbehaved {
     /// (RFC 26: "strictly incrementing").
     #[error("CURVE nonce not increasing (replayed or reordered box)")]
     NonceNotIncreasing,
-    /// A CURVE public key the peer sent is a point of small order: its shared secret with any
-    /// key is all zeros, so boxes under it prove nothing (libsodium refuses it as well).
-    #[error("CURVE {what} is a point of small order")]
-    WeakCurveKey {
-        /// Which key.
-        what: &'static str,
-    },
     /// A CURVE box did not authenticate: tampered, or made with other keys.
     #[error("CURVE {what} box did not open (tampered or wrong keys)")]
     BoxDidNotOpen {

@@ -626,3 +626,41 @@ fn curve_max_msg_size_bounds_the_whole_message() {
         }
     }
 }
+
+/// A HELLO whose transient key C' is a point of small order (all zeros, whose shared secret
+/// anyone can compute) is refused as a bad key: an authentication failure, and an ERROR for
+/// the peer, before any box is opened with it.
+#[test]
+fn curve_hello_with_a_small_order_key_is_refused() {
+    let server = CurveKeyPair::generate();
+    let (_, srv) = curve_pair(&server, &server);
+    let now = Instant::now();
+    let mut s = Session::new(config(SocketType::Rep, srv), now);
+    // RFC 23 greeting of a CURVE client (as-server 0), version 3.1.
+    let mut bytes = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1];
+    let mut mechanism = [0u8; 20];
+    mechanism[..5].copy_from_slice(b"CURVE");
+    bytes.extend_from_slice(&mechanism);
+    bytes.extend_from_slice(&[0; 32]);
+    // RFC 26 HELLO: version, padding, C' (here all zeros), short nonce, box.
+    let mut hello = b"\x05HELLO\x01\x00".to_vec();
+    hello.extend_from_slice(&[0; 72 + 32]);
+    hello.extend_from_slice(&1u64.to_be_bytes());
+    hello.extend_from_slice(&[0; 80]);
+    bytes.extend_from_slice(&[0x04, u8::try_from(hello.len()).unwrap()]);
+    bytes.extend_from_slice(&hello);
+    let mut buf = BytesMut::from(&bytes[..]);
+    let err = s.handle_input(&mut buf, now).unwrap_err();
+    assert!(
+        matches!(&err, SessionError::AuthFailed { reason } if reason.contains("small order")),
+        "{err:?}"
+    );
+    let out = take_output(&mut s);
+    let frames = raw_frames(&out[64..]);
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.windows(6).any(|w| w == b"\x05ERROR")),
+        "the peer is told: {frames:?}"
+    );
+}

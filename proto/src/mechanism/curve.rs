@@ -456,8 +456,9 @@ impl ExpectWelcome {
         })?;
         let (server_transient, cookie) = plain.split_at(32);
         let server_transient = PublicKey::from(array32(server_transient)?);
-        let weak = |_| PeerMisbehaved::WeakCurveKey {
-            what: "WELCOME's S'",
+        // A server whose S' has small order could be anyone: refused as a bad key.
+        let weak = |_| SessionError::AuthFailed {
+            reason: "WELCOME's S' is a point of small order".into(),
         };
         let session_key = BoxKey::new(&server_transient, &self.transient).map_err(weak)?;
 
@@ -538,7 +539,7 @@ impl ExpectHello {
         let (nonce, sealed) = rest.split_at(8);
         let client_transient = PublicKey::from(array32(client_transient)?);
         let key = BoxKey::new(&client_transient, &self.secret.to_box_key())
-            .map_err(|_| PeerMisbehaved::WeakCurveKey { what: "HELLO's C'" })?;
+            .map_err(|_| refuse(out, "HELLO's C' is a point of small order"))?;
         let plain = open(&key, b"CurveZMQHELLO---", nonce, sealed).ok_or_else(|| {
             refuse(
                 out,
@@ -573,7 +574,7 @@ impl ExpectHello {
 
         let cipher = CurveCipher::new(
             BoxKey::new(&client_transient, &transient)
-                .map_err(|_| PeerMisbehaved::WeakCurveKey { what: "HELLO's C'" })?,
+                .map_err(|_| refuse(out, "HELLO's C' is a point of small order"))?,
             false,
             1,
             u64::from_be_bytes(array8(nonce)?),
