@@ -388,18 +388,25 @@ fn timeout_fails_when_nothing_arrives() {
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
+/// `fzmq bench` over `transport` with small counts, and `extra` flags.
+fn small_bench(transport: &str, extra: &[&str]) -> Finished {
+    let mut args = vec![
+        "bench",
+        "--transport",
+        transport,
+        "--count",
+        "2000",
+        "--round-trips",
+        "200",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 #[test]
 fn bench_runs_a_small_suite_without_a_terminal() {
     for transport in ["tcp", "inproc"] {
-        let bench = run(&[
-            "bench",
-            "--transport",
-            transport,
-            "--count",
-            "2000",
-            "--round-trips",
-            "200",
-        ]);
+        let bench = small_bench(transport, &[]);
         bench.assert_success();
         assert!(bench.stdout.contains("msg/s"), "{bench:#?}");
         assert_eq!(bench.stdout.matches("PUSH/PULL").count(), 2, "{bench:#?}");
@@ -412,16 +419,7 @@ fn bench_runs_a_small_suite_without_a_terminal() {
 #[test]
 fn bench_measures_curve_over_tcp_and_ipc_and_refuses_it_over_inproc() {
     for transport in ["tcp", "ipc"] {
-        let bench = run(&[
-            "bench",
-            "--curve",
-            "--transport",
-            transport,
-            "--count",
-            "2000",
-            "--round-trips",
-            "200",
-        ]);
+        let bench = small_bench(transport, &["--curve"]);
         bench.assert_success();
         assert_eq!(
             bench.stdout.matches(&format!("{transport}+curve")).count(),

@@ -8,7 +8,7 @@
 //! which wakes the reactor to resume that handshake. Other connections never wait.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
@@ -48,6 +48,9 @@ impl ZapSlot {
 /// plus the handler's RCVHWM.
 pub const MAX_ZAP_WAITING: usize = 4096;
 
+/// Entries the pending table keeps room for once a burst is over.
+const PENDING_KEEP: usize = 64;
+
 /// What a refused-for-backlog handshake reports.
 pub(crate) const ZAP_BACKLOG: &str = "too many ZAP requests waiting for the handler";
 
@@ -58,6 +61,8 @@ pub(crate) struct ZapClient {
     handler: u64,
     next_id: AtomicU64,
     pending: Mutex<HashMap<Bytes, (Arc<ZapSlot>, Signal)>>,
+    /// Replies since the pending table was last pruned (changed under its lock).
+    replies_since_prune: AtomicUsize,
 }
 
 impl std::fmt::Debug for ZapClient {
@@ -84,6 +89,7 @@ impl ZapClient {
             handler,
             next_id: AtomicU64::new(1),
             pending: Mutex::new(HashMap::new()),
+            replies_since_prune: AtomicUsize::new(0),
         });
         let weak = Arc::downgrade(&client);
         let ctx = Arc::downgrade(ctx);
@@ -150,7 +156,21 @@ impl ZapClient {
         let Some(id) = rest.get(1) else {
             return;
         };
-        let Some((slot, signal)) = self.pending.lock().remove(id) else {
+        let entry = {
+            let mut pending = self.pending.lock();
+            let entry = pending.remove(id);
+            // Once as many replies came as entries are left (so at O(1) a reply), forget the
+            // entries of connections that went away and give room grown for a burst back.
+            let replies = self.replies_since_prune.fetch_add(1, Ordering::Relaxed) + 1;
+            if replies >= pending.len().max(PENDING_KEEP) {
+                self.replies_since_prune.store(0, Ordering::Relaxed);
+                pending.retain(|_, (slot, _)| Arc::strong_count(slot) > 1);
+                let keep = (pending.len() * 2).max(PENDING_KEEP);
+                pending.shrink_to(keep);
+            }
+            entry
+        };
+        let Some((slot, signal)) = entry else {
             return;
         };
         // A reply that breaks RFC 27 refuses the peer: as libzmq, a broken handler
@@ -185,13 +205,22 @@ mod tests {
         fn notify(&self) {}
     }
 
+    /// Says on a channel that the reply came.
+    struct Tell(std::sync::mpsc::Sender<()>);
+    impl super::super::pipe::Notify for Tell {
+        fn notify(&self) {
+            let _ = self.0.send(());
+        }
+    }
+
     fn request() -> ZapRequest {
         ZapRequest::new("test", "127.0.0.1", Bytes::new())
     }
 
     /// A handler that reads every request and answers none: at most MAX_ZAP_WAITING
     /// requests wait; the next handshake is refused at once (300) and its request never
-    /// sent; once some asking connections have gone (dropped their slots), there is room.
+    /// sent; once some asking connections have gone (dropped their slots), there is room;
+    /// once the burst is over, the table's memory is given back.
     #[test]
     fn waiting_requests_are_capped_and_departed_ones_make_room() {
         let ctx = Context::new();
@@ -201,10 +230,11 @@ mod tests {
         let signal: Signal = Arc::new(Nop);
         let guard = Some(std::time::Duration::from_secs(20));
         let mut waiting = Vec::new();
+        let mut requests = Vec::new();
         for _ in 0..MAX_ZAP_WAITING {
             waiting.push(client.ask(&request(), signal.clone()).unwrap());
-            // The handler takes the request (and never answers it).
-            handler.recv_timeout(guard).unwrap();
+            // The handler takes the request (and does not answer it yet).
+            requests.push(handler.recv_timeout(guard).unwrap());
         }
         assert!(waiting.iter().all(|slot| slot.take().is_none()));
 
@@ -218,8 +248,32 @@ mod tests {
 
         // Half the asking connections close: their entries make room.
         waiting.truncate(MAX_ZAP_WAITING / 2);
-        let asked = client.ask(&request(), signal.clone()).unwrap();
+        let (tell, answered) = std::sync::mpsc::channel();
+        let asked = client.ask(&request(), Arc::new(Tell(tell))).unwrap();
         assert!(asked.take().is_none(), "asked, waiting for the handler");
-        handler.recv_timeout(guard).unwrap();
+        let last = handler.recv_timeout(guard).unwrap();
+
+        // The other connections leave, and the handler at last answers everything, the
+        // last request last: the table, grown for the burst, gives its room back.
+        drop(waiting);
+        let grown = client.pending.lock().capacity();
+        requests.push(last);
+        for request in &requests {
+            let mut reply: Vec<Bytes> = request.frames().iter().map(|f| f.to_bytes()).collect();
+            let id = reply[3].clone();
+            reply.truncate(2);
+            reply.extend(ZapReply::new(200, "ok").to_frames(&id));
+            handler.send(Message::from(reply)).unwrap();
+        }
+        // Replies are handled in order: the last one's signal means all were.
+        answered
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap();
+        assert_eq!(asked.take().map(|r| r.status_code), Some(200));
+        let left = client.pending.lock().capacity();
+        assert!(
+            left <= 4 * PENDING_KEEP && grown >= MAX_ZAP_WAITING,
+            "{grown} -> {left}"
+        );
     }
 }

@@ -807,6 +807,19 @@ fn array8(bytes: &[u8]) -> Result<[u8; 8], PeerMisbehaved> {
 mod tests {
     use super::*;
 
+    /// The nonce and message of NaCl's box and secretbox tests (tests/box.c, tests/secretbox.c).
+    fn nacl_nonce_and_message() -> (Vec<u8>, Vec<u8>) {
+        let nonce = hex::decode("69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37").unwrap();
+        let message = hex::decode(concat!(
+            "be075fc53c81f2d5cf141316ebeb0c7b5228c52a4c62cbd44b66849b64244ffce5ecbaaf33bd751a",
+            "1ac728d45e6c61296cdc3c01233561f41db66cce314adb310e3be8250c46f06dceea3a7fa1348057",
+            "e2f6556ad6b1318a024a838f21af1fde048977eb48f59ffd4924ca1c60902e52f0a089bc76897040",
+            "e082f937763848645e0705"
+        ))
+        .unwrap();
+        (nonce, message)
+    }
+
     /// The known-answer test of NaCl's `crypto_box` (tests/box.c in NaCl, also used by
     /// libsodium): Alice's secret key, Bob's public key, a fixed nonce and message, and the
     /// ciphertext NaCl computes. Our `seal` must produce exactly NaCl's bytes, tag first.
@@ -818,14 +831,7 @@ mod tests {
         let bob_pk =
             hex::decode("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
                 .unwrap();
-        let nonce = hex::decode("69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37").unwrap();
-        let message = hex::decode(concat!(
-            "be075fc53c81f2d5cf141316ebeb0c7b5228c52a4c62cbd44b66849b64244ffce5ecbaaf33bd751a",
-            "1ac728d45e6c61296cdc3c01233561f41db66cce314adb310e3be8250c46f06dceea3a7fa1348057",
-            "e2f6556ad6b1318a024a838f21af1fde048977eb48f59ffd4924ca1c60902e52f0a089bc76897040",
-            "e082f937763848645e0705"
-        ))
-        .unwrap();
+        let (nonce, message) = nacl_nonce_and_message();
         let expected = hex::decode(concat!(
             "f3ffc7703f9400e52a7dfb4b3d3305d9",
             "8e993b9f48681273c29650ba32fc76ce48332ea7164d96a4476fb8c531a1186ac0dfc17c98dce87b",
@@ -859,14 +865,7 @@ mod tests {
                 .unwrap()
                 .try_into()
                 .unwrap();
-        let nonce = hex::decode("69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37").unwrap();
-        let message = hex::decode(concat!(
-            "be075fc53c81f2d5cf141316ebeb0c7b5228c52a4c62cbd44b66849b64244ffce5ecbaaf33bd751a",
-            "1ac728d45e6c61296cdc3c01233561f41db66cce314adb310e3be8250c46f06dceea3a7fa1348057",
-            "e2f6556ad6b1318a024a838f21af1fde048977eb48f59ffd4924ca1c60902e52f0a089bc76897040",
-            "e082f937763848645e0705"
-        ))
-        .unwrap();
+        let (nonce, message) = nacl_nonce_and_message();
         let cipher = XSalsa20Poly1305::new((&key).into());
         let mut body = message.clone();
         let n: [u8; 24] = nonce.clone().try_into().unwrap();
